@@ -1,0 +1,302 @@
+//! CIFAR-10's binary format: records of one label byte and 3,072 pixel bytes
+//! (1,024 R, then G, then B, each plane row-major), five training batches and a test batch.
+
+use super::{Dataset, Normalization, Split};
+use crate::{Error, Result};
+use std::io::Read;
+use std::path::Path;
+
+/// Image side length.
+pub const SIDE: usize = 32;
+/// Bytes in one record.
+pub const RECORD: usize = 1 + 3 * SIDE * SIDE;
+/// The training batch file names, in order.
+pub const TRAIN_FILES: [&str; 5] = [
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+    "data_batch_3.bin",
+    "data_batch_4.bin",
+    "data_batch_5.bin",
+];
+/// The test batch file name.
+pub const TEST_FILE: &str = "test_batch.bin";
+const DEFAULT_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+/// Pixels and labels of one batch file's bytes; `path` names the file in errors.
+pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+        return Err(Error::format(
+            path,
+            format!(
+                "size {} bytes is not a positive multiple of the CIFAR-10 record size {RECORD}",
+                bytes.len()
+            ),
+        ));
+    }
+    let count = bytes.len() / RECORD;
+    let mut pixels = Vec::with_capacity(count * (RECORD - 1));
+    let mut labels = Vec::with_capacity(count);
+    for (i, record) in bytes.chunks_exact(RECORD).enumerate() {
+        if record[0] > 9 {
+            return Err(Error::format(
+                path,
+                format!("record {i} has label {}, outside 0..=9", record[0]),
+            ));
+        }
+        labels.push(record[0]);
+        pixels.extend_from_slice(&record[1..]);
+    }
+    Ok((pixels, labels))
+}
+
+/// A split made of batch files' bytes, in the order given.
+pub fn split_from_batches(batches: &[(Vec<u8>, std::path::PathBuf)]) -> Result<Split> {
+    let mut pixels = Vec::new();
+    let mut labels = Vec::new();
+    for (bytes, path) in batches {
+        let (p, l) = parse_batch(bytes, path)?;
+        pixels.extend(p);
+        labels.extend(l);
+    }
+    Ok(Split::from_row_major(pixels, Some(labels), SIDE, SIDE))
+}
+
+fn dataset(train: Split, test: Split, meta: Option<&str>) -> Dataset {
+    let classes: Vec<String> = meta
+        .map(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .filter(|names: &Vec<String>| names.len() == 10)
+        .unwrap_or_else(|| DEFAULT_CLASSES.map(String::from).to_vec());
+    Dataset {
+        name: "cifar10".into(),
+        train,
+        test,
+        classes,
+        normalization: Normalization::cifar10(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Loads CIFAR-10 from the folder of batch files, the `.tar.gz` archive, or one `.bin`
+/// batch (which becomes the training split; the test split is then empty).
+pub fn load(path: &Path) -> Result<Dataset> {
+    if path.is_dir() {
+        load_folder(path)
+    } else if is_archive(path) {
+        load_archive(&read(path)?, path)
+    } else {
+        let train = split_from_batches(&[(read(path)?, path.to_path_buf())])?;
+        Ok(dataset(train, Split::empty(SIDE, SIDE), None))
+    }
+}
+
+/// Whether a path names a gzip archive.
+pub fn is_archive(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    name.ends_with(".tar.gz") || name.ends_with(".tgz")
+}
+
+fn load_folder(dir: &Path) -> Result<Dataset> {
+    let batch = |name: &str| -> Result<(Vec<u8>, std::path::PathBuf)> {
+        let path = dir.join(name);
+        Ok((read(&path)?, path))
+    };
+    let train: Vec<_> = TRAIN_FILES
+        .iter()
+        .map(|n| batch(n))
+        .collect::<Result<_>>()?;
+    let test = batch(TEST_FILE)?;
+    let meta = std::fs::read_to_string(dir.join("batches.meta.txt")).ok();
+    Ok(dataset(
+        split_from_batches(&train)?,
+        split_from_batches(&[test])?,
+        meta.as_deref(),
+    ))
+}
+
+/// Loads the official `cifar-10-binary.tar.gz` from its bytes.
+pub fn load_archive(bytes: &[u8], path: &Path) -> Result<Dataset> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Err(Error::format(path, "not a gzip archive"));
+    }
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| Error::format(path, format!("unreadable archive: {e}")))?;
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| Error::format(path, format!("truncated or corrupt archive: {e}")))?;
+        let name = entry
+            .path()
+            .map_err(|e| Error::format(path, format!("bad entry name: {e}")))?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut contents = Vec::new();
+        entry
+            .read_to_end(&mut contents)
+            .map_err(|e| Error::format(path, format!("truncated or corrupt archive: {e}")))?;
+        files.push((name, contents));
+    }
+    from_named_files(files, path)
+}
+
+/// A dataset from named batch files (as a browser's file picker delivers them);
+/// `origin` names their source in errors.
+pub fn from_named_files(mut files: Vec<(String, Vec<u8>)>, origin: &Path) -> Result<Dataset> {
+    let mut take = |name: &str| -> Option<(Vec<u8>, std::path::PathBuf)> {
+        let pos = files.iter().position(|(n, _)| n == name)?;
+        let (n, bytes) = files.swap_remove(pos);
+        Some((bytes, origin.join(n)))
+    };
+    let train: Vec<_> = TRAIN_FILES.iter().filter_map(|n| take(n)).collect();
+    let test: Vec<_> = take(TEST_FILE).into_iter().collect();
+    let meta = take("batches.meta.txt").and_then(|(b, _)| String::from_utf8(b).ok());
+    if train.is_empty() && test.is_empty() {
+        return Err(Error::format(
+            origin,
+            "no CIFAR-10 batch files (data_batch_1.bin ... test_batch.bin) found",
+        ));
+    }
+    let train_split = if train.is_empty() {
+        Split::empty(SIDE, SIDE)
+    } else {
+        split_from_batches(&train)?
+    };
+    let test_split = if test.is_empty() {
+        Split::empty(SIDE, SIDE)
+    } else {
+        split_from_batches(&test)?
+    };
+    Ok(dataset(train_split, test_split, meta.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(label: u8, fill: u8) -> Vec<u8> {
+        let mut r = vec![fill; RECORD];
+        r[0] = label;
+        r
+    }
+
+    #[test]
+    fn parses_records() {
+        let bytes: Vec<u8> = [record(3, 7), record(9, 8)].concat();
+        let (pixels, labels) = parse_batch(&bytes, Path::new("b.bin")).unwrap();
+        assert_eq!(labels, vec![3, 9]);
+        assert_eq!(pixels.len(), 2 * 3072);
+        assert_eq!(pixels[3072], 8);
+    }
+
+    #[test]
+    fn rejects_bad_sizes_and_labels() {
+        let err = parse_batch(&vec![0; RECORD + 5], Path::new("short.bin")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("short.bin: size 3078 bytes is not a positive multiple"),
+            "{err}"
+        );
+        let err = parse_batch(&[], Path::new("empty.bin")).unwrap_err();
+        assert!(err.to_string().contains("empty.bin"), "{err}");
+        let bytes = [record(1, 0), record(12, 0)].concat();
+        let err = parse_batch(&bytes, Path::new("bad.bin")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad.bin: record 1 has label 12, outside 0..=9"
+        );
+    }
+
+    #[test]
+    fn folder_errors_name_the_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("data_batch_1.bin"), record(0, 0)).unwrap();
+        let err = load(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("data_batch_2.bin"), "{err}");
+    }
+
+    fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(
+                    &mut header,
+                    format!("cifar-10-batches-bin/{name}"),
+                    data.as_slice(),
+                )
+                .unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn reads_archives_and_rejects_broken_ones() {
+        let mut files: Vec<(&str, Vec<u8>)> =
+            TRAIN_FILES.iter().map(|n| (*n, record(1, 5))).collect();
+        files.push((TEST_FILE, [record(2, 6), record(3, 6)].concat()));
+        let archive = tar_gz(&files);
+        let data = load_archive(&archive, Path::new("c.tar.gz")).unwrap();
+        assert_eq!(data.train.len(), 5);
+        assert_eq!(data.test.labels(), Some(vec![2, 3]));
+        assert_eq!(data.classes[0], "airplane");
+
+        let err = load_archive(b"plain text", Path::new("x.tar.gz")).unwrap_err();
+        assert_eq!(err.to_string(), "x.tar.gz: not a gzip archive");
+        let err =
+            load_archive(&archive[..archive.len() / 2], Path::new("half.tar.gz")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("half.tar.gz: truncated or corrupt"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn real_cifar10_when_available() {
+        let Some(dir) = crate::test_support::cifar10_dir() else {
+            return;
+        };
+        let data = load(&dir).unwrap();
+        assert_eq!(data.train.len(), 50_000);
+        assert_eq!(data.test.len(), 10_000);
+        assert_eq!(data.classes[9], "truck");
+        let counts = data
+            .test
+            .labels()
+            .unwrap()
+            .iter()
+            .fold([0; 10], |mut c, &l| {
+                c[l as usize] += 1;
+                c
+            });
+        assert_eq!(counts, [1000; 10]);
+    }
+}

@@ -1,0 +1,455 @@
+//! Encoder weights in safetensors with torchvision's names, readable by PyTorch.
+//!
+//! The file holds every convolution and BatchNorm tensor of the encoder (`conv1.weight`,
+//! `bn1.running_mean`, `layer2.0.downsample.0.weight`, ...) and metadata `width`, `stem`,
+//! `normalize_mean`, `normalize_std`.
+
+use super::resnet::{BasicBlock, ResNet, ResNetConfig, Stem};
+use crate::data::Normalization;
+use crate::{Error, Result};
+use burn::module::{Param, RunningState};
+use burn::nn::conv::Conv2d;
+use burn::nn::BatchNorm;
+use burn::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One visit of each named layer of the encoder, in torchvision's order.
+trait LayerVisitor<B: Backend> {
+    fn conv(&mut self, name: &str, conv: Conv2d<B>) -> Result<Conv2d<B>>;
+    fn batch_norm(&mut self, name: &str, bn: BatchNorm<B>) -> Result<BatchNorm<B>>;
+}
+
+fn walk<B: Backend, V: LayerVisitor<B>>(encoder: ResNet<B>, visitor: &mut V) -> Result<ResNet<B>> {
+    let mut encoder = encoder;
+    encoder.conv1 = visitor.conv("conv1", encoder.conv1)?;
+    encoder.bn1 = visitor.batch_norm("bn1", encoder.bn1)?;
+    encoder.layer1 = walk_stage("layer1", encoder.layer1, visitor)?;
+    encoder.layer2 = walk_stage("layer2", encoder.layer2, visitor)?;
+    encoder.layer3 = walk_stage("layer3", encoder.layer3, visitor)?;
+    encoder.layer4 = walk_stage("layer4", encoder.layer4, visitor)?;
+    Ok(encoder)
+}
+
+fn walk_stage<B: Backend, V: LayerVisitor<B>>(
+    stage: &str,
+    blocks: Vec<BasicBlock<B>>,
+    visitor: &mut V,
+) -> Result<Vec<BasicBlock<B>>> {
+    blocks
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut block)| {
+            let p = format!("{stage}.{i}");
+            block.conv1 = visitor.conv(&format!("{p}.conv1"), block.conv1)?;
+            block.bn1 = visitor.batch_norm(&format!("{p}.bn1"), block.bn1)?;
+            block.conv2 = visitor.conv(&format!("{p}.conv2"), block.conv2)?;
+            block.bn2 = visitor.batch_norm(&format!("{p}.bn2"), block.bn2)?;
+            if let Some(mut down) = block.downsample.take() {
+                down.conv = visitor.conv(&format!("{p}.downsample.0"), down.conv)?;
+                down.bn = visitor.batch_norm(&format!("{p}.downsample.1"), down.bn)?;
+                block.downsample = Some(down);
+            }
+            Ok(block)
+        })
+        .collect()
+}
+
+struct Exporter {
+    tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)>,
+}
+
+impl Exporter {
+    fn push<B: Backend, const D: usize>(&mut self, name: String, tensor: Tensor<B, D>) {
+        let data = tensor.into_data().convert::<f32>();
+        self.tensors.push((
+            name,
+            data.shape.to_vec(),
+            data.as_bytes().to_vec(),
+            Dtype::F32,
+        ));
+    }
+}
+
+impl<B: Backend> LayerVisitor<B> for Exporter {
+    fn conv(&mut self, name: &str, conv: Conv2d<B>) -> Result<Conv2d<B>> {
+        self.push(format!("{name}.weight"), conv.weight.val());
+        Ok(conv)
+    }
+
+    fn batch_norm(&mut self, name: &str, bn: BatchNorm<B>) -> Result<BatchNorm<B>> {
+        self.push(format!("{name}.weight"), bn.gamma.val());
+        self.push(format!("{name}.bias"), bn.beta.val());
+        self.push(format!("{name}.running_mean"), bn.running_mean.value_sync());
+        self.push(format!("{name}.running_var"), bn.running_var.value_sync());
+        // PyTorch's BatchNorm carries this buffer; strict loading expects it.
+        let zero = 0i64.to_le_bytes().to_vec();
+        self.tensors.push((
+            format!("{name}.num_batches_tracked"),
+            vec![],
+            zero,
+            Dtype::I64,
+        ));
+        Ok(bn)
+    }
+}
+
+struct Importer<'a> {
+    file: &'a SafeTensors<'a>,
+    path: &'a Path,
+}
+
+impl Importer<'_> {
+    fn tensor<B: Backend, const D: usize>(
+        &self,
+        name: &str,
+        expected: [usize; D],
+        device: &B::Device,
+    ) -> Result<Tensor<B, D>> {
+        let values = read_f32(self.file, self.path, name)?;
+        if values.1 != expected {
+            return Err(Error::format(
+                self.path,
+                format!(
+                    "tensor {name} has shape {:?}, expected {expected:?}",
+                    values.1
+                ),
+            ));
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values.0, expected),
+            device,
+        ))
+    }
+}
+
+impl<B: Backend> LayerVisitor<B> for Importer<'_> {
+    fn conv(&mut self, name: &str, conv: Conv2d<B>) -> Result<Conv2d<B>> {
+        let device = conv.weight.device();
+        let weight = self.tensor(&format!("{name}.weight"), conv.weight.dims(), &device)?;
+        Ok(Conv2d {
+            weight: Param::from_tensor(weight),
+            ..conv
+        })
+    }
+
+    fn batch_norm(&mut self, name: &str, bn: BatchNorm<B>) -> Result<BatchNorm<B>> {
+        let device = bn.gamma.device();
+        let dims = bn.gamma.dims();
+        Ok(BatchNorm {
+            gamma: Param::from_tensor(self.tensor(&format!("{name}.weight"), dims, &device)?),
+            beta: Param::from_tensor(self.tensor(&format!("{name}.bias"), dims, &device)?),
+            running_mean: RunningState::new(self.tensor(
+                &format!("{name}.running_mean"),
+                dims,
+                &device,
+            )?),
+            running_var: RunningState::new(self.tensor(
+                &format!("{name}.running_var"),
+                dims,
+                &device,
+            )?),
+            ..bn
+        })
+    }
+}
+
+/// Reads a float tensor (f32, f16 or bf16 are not accepted: PyTorch's default f32 is).
+pub fn read_f32(file: &SafeTensors, path: &Path, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
+    let view = file
+        .tensor(name)
+        .map_err(|_| Error::format(path, format!("missing tensor {name}")))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(Error::format(
+            path,
+            format!("tensor {name} is {:?}, expected F32", view.dtype()),
+        ));
+    }
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((values, view.shape().to_vec()))
+}
+
+/// The encoder's weights as safetensors bytes, with its metadata.
+pub fn encoder_to_bytes<B: Backend>(
+    encoder: &ResNet<B>,
+    normalization: &Normalization,
+) -> Result<Vec<u8>> {
+    let config = encoder.config();
+    let mut exporter = Exporter { tensors: vec![] };
+    walk(encoder.clone(), &mut exporter)?;
+    let views = exporter
+        .tensors
+        .iter()
+        .map(|(name, shape, bytes, dtype)| {
+            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))?;
+    let join = |v: &[f32; 3]| v.map(|x| x.to_string()).join(",");
+    let metadata = HashMap::from([
+        ("arch".to_string(), "resnet18".to_string()),
+        ("width".to_string(), config.width.to_string()),
+        ("stem".to_string(), config.stem.name().to_string()),
+        ("normalize_mean".to_string(), join(&normalization.mean)),
+        ("normalize_std".to_string(), join(&normalization.std)),
+    ]);
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))
+}
+
+/// An encoder loaded from safetensors bytes; `path` names the source in errors.
+///
+/// Width and stem come from the metadata or else from `conv1.weight`'s shape; the
+/// normalisation is returned when the metadata has it. Extra tensors (such as a
+/// torchvision checkpoint's `fc.*`) are ignored.
+pub fn encoder_from_bytes<B: Backend>(
+    bytes: &[u8],
+    path: &Path,
+    device: &B::Device,
+) -> Result<(ResNet<B>, Option<Normalization>)> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let config = infer_config(&file, &metadata, path)?;
+    let normalization = metadata_normalization(&metadata, path)?;
+    let mut importer = Importer { file: &file, path };
+    let encoder = walk(config.init(device), &mut importer)?;
+    Ok((encoder, normalization))
+}
+
+fn infer_config(
+    file: &SafeTensors,
+    metadata: &HashMap<String, String>,
+    path: &Path,
+) -> Result<ResNetConfig> {
+    let conv1 = file
+        .tensor("conv1.weight")
+        .map_err(|_| Error::format(path, "missing tensor conv1.weight"))?;
+    let shape = conv1.shape().to_vec();
+    if shape.len() != 4 || shape[1] != 3 {
+        return Err(Error::format(
+            path,
+            format!("conv1.weight has shape {shape:?}, expected [width, 3, k, k]"),
+        ));
+    }
+    let width = match metadata.get("width") {
+        Some(w) => w
+            .parse()
+            .map_err(|_| Error::format(path, format!("metadata width '{w}' is not a number")))?,
+        None => shape[0],
+    };
+    let stem = match metadata.get("stem") {
+        Some(s) => s
+            .parse::<Stem>()
+            .map_err(|e| Error::format(path, format!("metadata: {e}")))?,
+        None if shape[2] == 7 => Stem::Imagenet,
+        None => Stem::Cifar,
+    };
+    Ok(ResNetConfig::new().with_width(width).with_stem(stem))
+}
+
+fn metadata_normalization(
+    metadata: &HashMap<String, String>,
+    path: &Path,
+) -> Result<Option<Normalization>> {
+    let parse = |key: &str| -> Result<Option<[f32; 3]>> {
+        let Some(text) = metadata.get(key) else {
+            return Ok(None);
+        };
+        let values: Vec<f32> = text
+            .split(',')
+            .map(|v| v.trim().parse::<f32>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                Error::format(path, format!("metadata {key} '{text}' is not 3 numbers"))
+            })?;
+        <[f32; 3]>::try_from(values)
+            .map(Some)
+            .map_err(|_| Error::format(path, format!("metadata {key} '{text}' is not 3 numbers")))
+    };
+    match (parse("normalize_mean")?, parse("normalize_std")?) {
+        (Some(mean), Some(std)) => Ok(Some(Normalization { mean, std })),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{AutodiffCpu, Cpu};
+    use burn::module::AutodiffModule;
+
+    fn reference() -> (Vec<u8>, std::path::PathBuf) {
+        let path = crate::test_support::reference_dir().join("resnet18_w16_cifar.safetensors");
+        (std::fs::read(&path).expect("reference weights"), path)
+    }
+
+    fn assert_close(actual: &[f32], expected: &[f32], what: &str) {
+        assert_eq!(actual.len(), expected.len());
+        let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (a, e) in actual.iter().zip(expected) {
+            assert!(
+                (a - e).abs() <= 1e-3 * scale.max(e.abs()),
+                "{what}: {a} vs {e}"
+            );
+        }
+    }
+
+    /// The reference file's running statistics were saved *after* PyTorch computed
+    /// `h_train`, which updated them in place (momentum 0.1, unbiased variance), while
+    /// `h_eval` was computed before. This visitor recovers the statistics `h_eval` saw,
+    /// `r0 = (saved - 0.1 · batch) / 0.9`, from the batch statistics that Burn's own
+    /// training-mode forward blended into the module (`0.9 · saved + 0.1 · batch`, biased).
+    struct PreUpdateStats<'a> {
+        file: &'a SafeTensors<'a>,
+        path: &'a Path,
+        batch: usize,
+    }
+
+    impl<B: Backend> LayerVisitor<B> for PreUpdateStats<'_> {
+        fn conv(&mut self, _: &str, conv: Conv2d<B>) -> Result<Conv2d<B>> {
+            Ok(conv)
+        }
+
+        fn batch_norm(&mut self, name: &str, bn: BatchNorm<B>) -> Result<BatchNorm<B>> {
+            let stage: u32 = name
+                .strip_prefix("layer")
+                .map_or(1, |r| r[..1].parse().unwrap());
+            let side = 32 >> (stage - 1);
+            let count = (self.batch * side * side) as f32;
+            let saved = |what: &str| {
+                read_f32(self.file, self.path, &format!("{name}.{what}"))
+                    .unwrap()
+                    .0
+            };
+            let updated = |t: Tensor<B, 1>| t.into_data().to_vec::<f32>().unwrap();
+            let (saved_mean, saved_var) = (saved("running_mean"), saved("running_var"));
+            let (new_mean, new_var) = (
+                updated(bn.running_mean.value_sync()),
+                updated(bn.running_var.value_sync()),
+            );
+            let mut mean = vec![];
+            let mut var = vec![];
+            for c in 0..saved_mean.len() {
+                let batch_mean = (new_mean[c] - 0.9 * saved_mean[c]) / 0.1;
+                let batch_var = (new_var[c] - 0.9 * saved_var[c]) / 0.1 * count / (count - 1.0);
+                mean.push((saved_mean[c] - 0.1 * batch_mean) / 0.9);
+                var.push((saved_var[c] - 0.1 * batch_var) / 0.9);
+            }
+            let device = bn.gamma.device();
+            let n = mean.len();
+            Ok(BatchNorm {
+                running_mean: RunningState::new(Tensor::from_data(
+                    TensorData::new(mean, [n]),
+                    &device,
+                )),
+                running_var: RunningState::new(Tensor::from_data(
+                    TensorData::new(var, [n]),
+                    &device,
+                )),
+                ..bn
+            })
+        }
+    }
+
+    #[test]
+    fn reproduces_pytorch_features_in_train_and_eval_mode() {
+        let (bytes, path) = reference();
+        let device = Default::default();
+        let (encoder, normalization) =
+            encoder_from_bytes::<AutodiffCpu>(&bytes, &path, &device).expect("load");
+        assert_eq!(encoder.config().width, 16);
+        assert_eq!(normalization.expect("metadata").mean[0], 0.4914);
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let (input, shape) = read_f32(&file, &path, "input.normalized").unwrap();
+        let shape: [usize; 4] = shape.try_into().unwrap();
+        let (h_eval, _) = read_f32(&file, &path, "expected.h_eval").unwrap();
+        let (h_train, _) = read_f32(&file, &path, "expected.h_train").unwrap();
+
+        let images =
+            Tensor::<AutodiffCpu, 4>::from_data(TensorData::new(input.clone(), shape), &device);
+        let train = encoder.forward(images).into_data().to_vec::<f32>().unwrap();
+        assert_close(&train, &h_train, "h_train");
+
+        let mut recover = PreUpdateStats {
+            file: &file,
+            path: &path,
+            batch: shape[0],
+        };
+        let encoder = walk(encoder, &mut recover).unwrap();
+        let images = Tensor::<Cpu, 4>::from_data(TensorData::new(input, shape), &device);
+        let eval = encoder
+            .valid()
+            .forward(images)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert_close(&eval, &h_eval, "h_eval");
+    }
+
+    #[test]
+    fn export_then_import_is_identity() {
+        let device = Default::default();
+        let encoder = ResNetConfig::new()
+            .with_width(4)
+            .with_stem(Stem::Imagenet)
+            .init::<Cpu>(&device);
+        let norm = Normalization {
+            mean: [0.1, 0.2, 0.3],
+            std: [0.4, 0.5, 0.6],
+        };
+        let bytes = encoder_to_bytes(&encoder, &norm).unwrap();
+        let path = Path::new("roundtrip.safetensors");
+        let (loaded, loaded_norm) = encoder_from_bytes::<Cpu>(&bytes, path, &device).unwrap();
+        assert_eq!(loaded_norm, Some(norm));
+        assert_eq!(loaded.config().stem, Stem::Imagenet);
+        let x =
+            Tensor::<Cpu, 4>::random([2, 3, 64, 64], burn::tensor::Distribution::Default, &device);
+        let a = encoder
+            .forward(x.clone())
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let b = loaded.forward(x).into_data().to_vec::<f32>().unwrap();
+        assert_eq!(a, b);
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        assert!(file.names().contains(&"layer2.0.downsample.1.running_var"));
+        assert!(file.names().contains(&"layer4.1.bn2.num_batches_tracked"));
+    }
+
+    #[test]
+    fn bad_files_are_named_errors() {
+        let device = Default::default();
+        let path = Path::new("broken.safetensors");
+        let err = encoder_from_bytes::<Cpu>(b"not safetensors", path, &device).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("broken.safetensors: not a safetensors"),
+            "{err}"
+        );
+
+        let encoder = ResNetConfig::new().with_width(4).init::<Cpu>(&device);
+        let bytes = encoder_to_bytes(&encoder, &Normalization::imagenet()).unwrap();
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let kept: Vec<_> = file
+            .tensors()
+            .into_iter()
+            .filter(|(name, _)| name != "layer3.1.conv2.weight")
+            .collect();
+        let truncated = safetensors::serialize(kept, None).unwrap();
+        let err = encoder_from_bytes::<Cpu>(&truncated, path, &device).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("missing tensor layer3.1.conv2.weight"),
+            "{err}"
+        );
+    }
+}

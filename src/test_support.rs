@@ -1,0 +1,25 @@
+//! Paths to the shared reference data and the real CIFAR-10, for tests.
+
+use std::path::PathBuf;
+
+/// `../shared/reference` beside the repository (or `SIMCLR_REFERENCE_DIR`).
+pub fn reference_dir() -> PathBuf {
+    std::env::var_os("SIMCLR_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"))
+}
+
+/// The real CIFAR-10 folder from `SIMCLR_CIFAR10_DIR`. Unset: None (the test skips with a
+/// message), except under `CI=true`, where a missing dataset fails the test.
+pub fn cifar10_dir() -> Option<PathBuf> {
+    match std::env::var_os("SIMCLR_CIFAR10_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("SIMCLR_CIFAR10_DIR must be set under CI=true")
+        }
+        None => {
+            eprintln!("skipped: SIMCLR_CIFAR10_DIR is not set");
+            None
+        }
+    }
+}
