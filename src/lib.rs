@@ -3,11 +3,20 @@
 
 pub mod augment;
 pub mod backend;
+pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod error;
+pub mod features;
+pub mod knn;
 pub mod loss;
 pub mod model;
+pub mod optim;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pretrain;
 pub mod rng;
+pub mod run_dir;
+pub mod train;
 
 pub use error::{Error, Result};
 

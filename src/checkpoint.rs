@@ -1,0 +1,153 @@
+//! Checkpoints: model, optimiser and training state in one file, written atomically.
+//!
+//! Layout: the magic `SIMCLRCK`, a format version (u32 LE), then three length-prefixed
+//! (u64 LE) sections: the training state as JSON, the model record, the optimiser record
+//! (both Burn records in named MessagePack at full precision).
+
+use crate::{Error, Result};
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
+use burn::tensor::backend::Backend;
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"SIMCLRCK";
+const VERSION: u32 = 1;
+
+/// The three sections of a checkpoint, still serialised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointBytes {
+    /// Training state (JSON).
+    pub state: Vec<u8>,
+    /// Model record.
+    pub model: Vec<u8>,
+    /// Optimiser record.
+    pub optimizer: Vec<u8>,
+}
+
+impl CheckpointBytes {
+    /// The file contents.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.model.len() + self.optimizer.len() + 64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        for section in [&self.state, &self.model, &self.optimizer] {
+            out.extend_from_slice(&(section.len() as u64).to_le_bytes());
+            out.extend_from_slice(section);
+        }
+        out
+    }
+
+    /// Parses file contents; `path` names the file in errors.
+    pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
+        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+            return Err(Error::format(path, "not a simclr checkpoint"));
+        }
+        let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        if version != VERSION {
+            return Err(Error::format(
+                path,
+                format!("checkpoint format {version} is not supported"),
+            ));
+        }
+        let mut rest = &bytes[12..];
+        let mut section = || -> Result<Vec<u8>> {
+            let truncated = || Error::format(path, "truncated checkpoint");
+            let len_bytes: [u8; 8] = rest
+                .get(..8)
+                .ok_or_else(truncated)?
+                .try_into()
+                .map_err(|_| truncated())?;
+            let len = u64::from_le_bytes(len_bytes) as usize;
+            let body = rest
+                .get(8..8usize.saturating_add(len))
+                .ok_or_else(truncated)?
+                .to_vec();
+            rest = &rest[8 + len..];
+            Ok(body)
+        };
+        Ok(Self {
+            state: section()?,
+            model: section()?,
+            optimizer: section()?,
+        })
+    }
+}
+
+type Bytes = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+/// A Burn record (model or optimiser) as bytes.
+pub fn record_to_bytes<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>> {
+    Recorder::<B>::record(&Bytes::default(), record, ())
+        .map_err(|e| Error::Config(format!("cannot serialise record: {e}")))
+}
+
+/// A Burn record from bytes; `path` names the source in errors.
+pub fn record_from_bytes<B: Backend, R: Record<B>>(
+    bytes: Vec<u8>,
+    device: &B::Device,
+    path: &Path,
+) -> Result<R> {
+    Recorder::<B>::load(&Bytes::default(), bytes, device)
+        .map_err(|e| Error::format(path, format!("unreadable record: {e}")))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so
+/// that `path` always holds either the old or the new contents, never a partial file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_round_trip_and_errors() {
+        let ck = CheckpointBytes {
+            state: b"{}".to_vec(),
+            model: vec![1, 2, 3],
+            optimizer: vec![],
+        };
+        let bytes = ck.encode();
+        let path = Path::new("last.ckpt");
+        assert_eq!(CheckpointBytes::decode(&bytes, path).unwrap(), ck);
+        let err = CheckpointBytes::decode(&bytes[..bytes.len() - 9], path).unwrap_err();
+        assert_eq!(err.to_string(), "last.ckpt: truncated checkpoint");
+        let err = CheckpointBytes::decode(b"hello world!", path).unwrap_err();
+        assert_eq!(err.to_string(), "last.ckpt: not a simclr checkpoint");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary files left"
+        );
+        let err = write_atomic(&dir.path().join("missing/out.bin"), b"x").unwrap_err();
+        assert!(err.to_string().contains("missing/out.bin"), "{err}");
+    }
+}

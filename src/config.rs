@@ -1,0 +1,213 @@
+//! The whole configuration of a pretraining run, as saved in `config.json`.
+
+use crate::augment::AugmentConfig;
+use crate::backend::BackendKind;
+use crate::data::{DatasetKind, DatasetSpec};
+use crate::knn::KnnConfig;
+use crate::model::{ResNetConfig, SimclrModelConfig, Stem};
+use crate::optim::OptimizerConfig;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Everything that defines a pretraining run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PretrainConfig {
+    /// The data.
+    pub dataset: DatasetSpec,
+    /// Encoder base width (64 is ResNet-18 proper).
+    pub width: usize,
+    /// Encoder stem; chosen from the image size when absent (cifar up to 64 px).
+    pub stem: Option<Stem>,
+    /// Size of the projection `z`.
+    pub projection_dim: usize,
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Images per batch (each gives two views).
+    pub batch_size: usize,
+    /// NT-Xent temperature τ.
+    pub temperature: f64,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Optimiser and schedule.
+    pub optimizer: OptimizerConfig,
+    /// Colour jitter strength `s`.
+    pub color_jitter_strength: f64,
+    /// Gaussian blur; chosen from the dataset when absent (on for STL-10).
+    pub blur: Option<bool>,
+    /// kNN monitor.
+    pub knn: KnnConfig,
+    /// Run the kNN monitor every N epochs (0 = never).
+    pub knn_every: usize,
+    /// Keep a checkpoint copy every N epochs (0 = only `last`).
+    pub checkpoint_every: usize,
+    /// Compute backend.
+    pub backend: BackendKind,
+}
+
+impl Default for PretrainConfig {
+    /// The paper's CIFAR-10 recipe (appendix B.9) on the built-in synthetic data.
+    fn default() -> Self {
+        Self {
+            dataset: DatasetSpec::default(),
+            width: 64,
+            stem: None,
+            projection_dim: 128,
+            epochs: 100,
+            batch_size: 512,
+            temperature: 0.5,
+            seed: 0,
+            optimizer: OptimizerConfig::paper(),
+            color_jitter_strength: 0.5,
+            blur: None,
+            knn: KnnConfig::default(),
+            knn_every: 1,
+            checkpoint_every: 10,
+            backend: BackendKind::Cpu,
+        }
+    }
+}
+
+/// Named starting points for a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The paper's CIFAR-10 recipe: width 64, batch 512, LARS, 100 epochs.
+    Paper,
+    /// A CPU- and browser-sized run: width 16, batch 128, Adam 1e-3, 5 epochs.
+    Small,
+    /// The smallest useful run, for tests and the browser's first click: width 8, batch 32.
+    Tiny,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "paper" => Ok(Preset::Paper),
+            "small" => Ok(Preset::Small),
+            "tiny" => Ok(Preset::Tiny),
+            other => Err(Error::Config(format!(
+                "unknown preset '{other}' (expected paper, small or tiny)"
+            ))),
+        }
+    }
+}
+
+impl PretrainConfig {
+    /// The configuration of a preset.
+    pub fn preset(preset: Preset) -> Self {
+        let paper = Self::default();
+        match preset {
+            Preset::Paper => paper,
+            Preset::Small => Self {
+                width: 16,
+                batch_size: 128,
+                epochs: 5,
+                optimizer: OptimizerConfig::small(),
+                knn: KnnConfig {
+                    train_samples: 5000,
+                    test_samples: 2000,
+                    ..KnnConfig::default()
+                },
+                checkpoint_every: 0,
+                ..paper
+            },
+            Preset::Tiny => Self {
+                width: 8,
+                batch_size: 32,
+                epochs: 2,
+                optimizer: OptimizerConfig::small(),
+                knn: KnnConfig {
+                    k: 20,
+                    train_samples: 1000,
+                    test_samples: 500,
+                    ..KnnConfig::default()
+                },
+                checkpoint_every: 0,
+                dataset: DatasetSpec {
+                    synthetic_train_size: 1000,
+                    synthetic_test_size: 500,
+                    ..DatasetSpec::default()
+                },
+                ..paper
+            },
+        }
+    }
+
+    /// Rejects values that cannot run.
+    pub fn validate(&self) -> Result<()> {
+        let check = |ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::Config(what.into()))
+            }
+        };
+        check(self.width > 0, "width must be positive")?;
+        check(
+            self.batch_size >= 2,
+            "batch size must be at least 2 (NT-Xent needs negatives)",
+        )?;
+        check(self.epochs > 0, "epochs must be positive")?;
+        check(self.temperature > 0.0, "temperature must be positive")?;
+        check(self.optimizer.lr > 0.0, "learning rate must be positive")?;
+        check(self.projection_dim > 0, "projection size must be positive")?;
+        check(
+            self.color_jitter_strength >= 0.0,
+            "colour jitter strength must be non-negative",
+        )
+    }
+
+    /// The encoder's stem for images of `side` pixels.
+    pub fn resolved_stem(&self, side: usize) -> Stem {
+        self.stem.unwrap_or(if side > 64 {
+            Stem::Imagenet
+        } else {
+            Stem::Cifar
+        })
+    }
+
+    /// The model configuration for images of `side` pixels.
+    pub fn model(&self, side: usize) -> SimclrModelConfig {
+        let encoder = ResNetConfig::new()
+            .with_width(self.width)
+            .with_stem(self.resolved_stem(side));
+        SimclrModelConfig::new(encoder).with_projection_dim(self.projection_dim)
+    }
+
+    /// The augmentation recipe for the configured dataset.
+    pub fn augment(&self) -> Result<AugmentConfig> {
+        let stl = self.dataset.resolved_kind()? == DatasetKind::Stl10;
+        Ok(AugmentConfig::new()
+            .with_color_jitter_strength(self.color_jitter_strength)
+            .with_blur(self.blur.unwrap_or(stl)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_validation() {
+        let small = PretrainConfig::preset(Preset::Small);
+        assert_eq!(small.optimizer.lr, 1e-3);
+        assert!(small.validate().is_ok());
+        let json = serde_json::to_string(&small).unwrap();
+        let back: PretrainConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, small);
+        let partial: PretrainConfig = serde_json::from_str(r#"{"epochs": 3}"#).unwrap();
+        assert_eq!(partial.batch_size, 512);
+        let bad = PretrainConfig {
+            batch_size: 1,
+            ..small
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("batch size"));
+        assert_eq!(PretrainConfig::default().resolved_stem(96), Stem::Imagenet);
+    }
+}

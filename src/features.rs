@@ -1,0 +1,42 @@
+//! Encoding images into features `h` with a frozen encoder.
+
+use crate::augment::{normalize, to_unit_tensor};
+use crate::data::{Normalization, Split};
+use crate::model::ResNet;
+use burn::prelude::*;
+
+/// Features `h` of the images at `indices`, in that order, encoded `batch_size` at a time
+/// with the encoder as given (pass `encoder.valid()` for running BatchNorm statistics).
+///
+/// # Shapes
+/// - output: `[indices.len(), 8 × width]`
+pub fn encode<B: Backend>(
+    encoder: &ResNet<B>,
+    split: &Split,
+    indices: &[usize],
+    normalization: &Normalization,
+    batch_size: usize,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let chunks: Vec<Tensor<B, 2>> = indices
+        .chunks(batch_size.max(1))
+        .map(|chunk| {
+            let pixels = split.batch_u8(chunk);
+            let images =
+                to_unit_tensor::<B>(&pixels, chunk.len(), split.height(), split.width(), device);
+            encoder.forward(normalize(images, normalization))
+        })
+        .collect();
+    if chunks.is_empty() {
+        let dim = 8 * encoder.config().width;
+        return Tensor::zeros([0, dim], device);
+    }
+    Tensor::cat(chunks, 0)
+}
+
+/// Indices of the labelled images of a split, in file order.
+pub fn labelled_indices(split: &Split) -> Vec<usize> {
+    (0..split.len())
+        .filter(|&i| split.label(i).is_some())
+        .collect()
+}

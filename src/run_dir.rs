@@ -1,0 +1,200 @@
+//! A run folder: `config.json`, `metrics.csv`, `checkpoints/last.ckpt` and periodic copies.
+
+use crate::checkpoint::{write_atomic, CheckpointBytes};
+use crate::config::PretrainConfig;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One row of `metrics.csv`: the end of an epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Steps completed.
+    pub step: usize,
+    /// Mean loss over the epoch.
+    pub loss: f64,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
+    /// kNN top-1 accuracy, when measured.
+    pub knn_top1: Option<f64>,
+    /// Training throughput (augmented views per second).
+    pub views_per_s: f64,
+    /// Wall time of the epoch in seconds.
+    pub seconds: f64,
+}
+
+const HEADER: &str = "epoch,step,loss,lr,knn_top1,views_per_s,seconds";
+
+/// The files of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// The run folder at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+
+    /// `metrics.csv`.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.root.join("metrics.csv")
+    }
+
+    /// `checkpoints/last.ckpt`.
+    pub fn last_checkpoint(&self) -> PathBuf {
+        self.root.join("checkpoints").join("last.ckpt")
+    }
+
+    /// Whether a run was started here.
+    pub fn has_run(&self) -> bool {
+        self.config_path().exists()
+    }
+
+    fn create(&self) -> Result<()> {
+        let dir = self.root.join("checkpoints");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))
+    }
+
+    /// Saves the resolved configuration.
+    pub fn save_config(&self, config: &PretrainConfig) -> Result<()> {
+        self.create()?;
+        let json = serde_json::to_vec_pretty(config).map_err(|e| Error::Config(e.to_string()))?;
+        write_atomic(&self.config_path(), &json)
+    }
+
+    /// Loads the configuration saved by an earlier run.
+    pub fn load_config(&self) -> Result<PretrainConfig> {
+        let path = self.config_path();
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))
+    }
+
+    /// Writes `last.ckpt`, and a copy `epoch-NNNN.ckpt` when `keep_copy`.
+    pub fn save_checkpoint(
+        &self,
+        checkpoint: &CheckpointBytes,
+        epoch: usize,
+        keep_copy: bool,
+    ) -> Result<()> {
+        self.create()?;
+        let bytes = checkpoint.encode();
+        write_atomic(&self.last_checkpoint(), &bytes)?;
+        if keep_copy {
+            let copy = self
+                .root
+                .join("checkpoints")
+                .join(format!("epoch-{epoch:04}.ckpt"));
+            write_atomic(&copy, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Reads `last.ckpt`.
+    pub fn load_checkpoint(&self) -> Result<CheckpointBytes> {
+        let path = self.last_checkpoint();
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        CheckpointBytes::decode(&bytes, &path)
+    }
+
+    /// Rewrites `metrics.csv` with these rows.
+    pub fn save_metrics(&self, rows: &[EpochMetrics]) -> Result<()> {
+        self.create()?;
+        let mut text = format!("{HEADER}\n");
+        for r in rows {
+            let knn = r.knn_top1.map(|v| format!("{v:.4}")).unwrap_or_default();
+            text.push_str(&format!(
+                "{},{},{:.6},{:.6e},{},{:.1},{:.2}\n",
+                r.epoch, r.step, r.loss, r.lr, knn, r.views_per_s, r.seconds
+            ));
+        }
+        write_atomic(&self.metrics_path(), text.as_bytes())
+    }
+
+    /// Reads `metrics.csv` (empty when absent).
+    pub fn load_metrics(&self) -> Result<Vec<EpochMetrics>> {
+        let path = self.metrics_path();
+        if !path.exists() {
+            return Ok(vec![]);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        text.lines()
+            .skip(1)
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, line)| {
+                parse_row(line)
+                    .ok_or_else(|| Error::format(&path, format!("line {} is malformed", i + 2)))
+            })
+            .collect()
+    }
+}
+
+fn parse_row(line: &str) -> Option<EpochMetrics> {
+    let f: Vec<&str> = line.split(',').collect();
+    if f.len() != 7 {
+        return None;
+    }
+    Some(EpochMetrics {
+        epoch: f[0].parse().ok()?,
+        step: f[1].parse().ok()?,
+        loss: f[2].parse().ok()?,
+        lr: f[3].parse().ok()?,
+        knn_top1: if f[4].is_empty() {
+            None
+        } else {
+            Some(f[4].parse().ok()?)
+        },
+        views_per_s: f[5].parse().ok()?,
+        seconds: f[6].parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path().join("run"));
+        let rows = vec![
+            EpochMetrics {
+                epoch: 1,
+                step: 10,
+                loss: 5.25,
+                lr: 0.001,
+                knn_top1: Some(0.5),
+                views_per_s: 100.0,
+                seconds: 2.5,
+            },
+            EpochMetrics {
+                epoch: 2,
+                step: 20,
+                loss: 5.0,
+                lr: 0.0005,
+                knn_top1: None,
+                views_per_s: 110.0,
+                seconds: 2.25,
+            },
+        ];
+        run.save_metrics(&rows).unwrap();
+        assert_eq!(run.load_metrics().unwrap(), rows);
+        std::fs::write(run.metrics_path(), format!("{HEADER}\n1,2,x\n")).unwrap();
+        let err = run.load_metrics().unwrap_err().to_string();
+        assert!(err.ends_with("metrics.csv: line 2 is malformed"), "{err}");
+    }
+}
