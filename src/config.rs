@@ -2,7 +2,7 @@
 
 use crate::augment::AugmentConfig;
 use crate::backend::BackendKind;
-use crate::data::{DatasetKind, DatasetSpec};
+use crate::data::{DatasetKind, DatasetSpec, Normalization};
 use crate::knn::KnnConfig;
 use crate::model::{ResNetConfig, SimclrModelConfig, Stem};
 use crate::optim::OptimizerConfig;
@@ -43,6 +43,10 @@ pub struct PretrainConfig {
     pub checkpoint_every: usize,
     /// Compute backend.
     pub backend: BackendKind,
+    /// Side length of the training images, filled in when the run starts.
+    pub image_size: Option<usize>,
+    /// Input normalisation, filled in from the dataset when the run starts.
+    pub normalization: Option<Normalization>,
 }
 
 impl Default for PretrainConfig {
@@ -64,6 +68,8 @@ impl Default for PretrainConfig {
             knn_every: 1,
             checkpoint_every: 10,
             backend: BackendKind::Cpu,
+            image_size: None,
+            normalization: None,
         }
     }
 }

@@ -3,17 +3,22 @@
 
 pub mod augment;
 pub mod backend;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod encoder;
 pub mod error;
 pub mod features;
 pub mod knn;
 pub mod loss;
 pub mod model;
+pub mod npy;
 pub mod optim;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pretrain;
+pub mod preview;
 pub mod rng;
 pub mod run_dir;
 pub mod train;

@@ -97,7 +97,12 @@ impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Driver<'_, B> {
                 // Rows written after the checkpoint (a crash between the two writes) go.
                 metrics.retain(|m| m.epoch <= trainer.state.epoch);
             }
-            run.save_config(self.config)?;
+            let resolved = PretrainConfig {
+                image_size: Some(data.train.height()),
+                normalization: Some(data.normalization),
+                ..self.config.clone()
+            };
+            run.save_config(&resolved)?;
         }
         self.progress
             .start(trainer.total_steps(), trainer.state.step);

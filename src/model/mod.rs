@@ -1,5 +1,6 @@
 //! The networks: ResNet-18 encoder, projection head, and their weight files.
 
+pub mod batch_norm;
 pub mod head;
 pub mod resnet;
 pub mod simclr;

@@ -1,9 +1,10 @@
 //! ResNet-18 encoder `f` with torchvision's topology and parameter names, without `fc`.
 
+use super::batch_norm::{BatchNorm2d as BatchNorm, BatchNorm2dConfig as BatchNormConfig};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
+use burn::nn::{Initializer, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};

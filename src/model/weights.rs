@@ -4,12 +4,12 @@
 //! `bn1.running_mean`, `layer2.0.downsample.0.weight`, ...) and metadata `width`, `stem`,
 //! `normalize_mean`, `normalize_std`.
 
+use super::batch_norm::BatchNorm2d as BatchNorm;
 use super::resnet::{BasicBlock, ResNet, ResNetConfig, Stem};
 use crate::data::Normalization;
 use crate::{Error, Result};
 use burn::module::{Param, RunningState};
 use burn::nn::conv::Conv2d;
-use burn::nn::BatchNorm;
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
@@ -306,12 +306,11 @@ mod tests {
     /// The reference file's running statistics were saved *after* PyTorch computed
     /// `h_train`, which updated them in place (momentum 0.1, unbiased variance), while
     /// `h_eval` was computed before. This visitor recovers the statistics `h_eval` saw,
-    /// `r0 = (saved - 0.1 · batch) / 0.9`, from the batch statistics that Burn's own
-    /// training-mode forward blended into the module (`0.9 · saved + 0.1 · batch`, biased).
+    /// `r0 = (saved - 0.1 · batch) / 0.9`, from the batch statistics that the encoder's
+    /// training-mode forward blended into the module (`0.9 · saved + 0.1 · batch`).
     struct PreUpdateStats<'a> {
         file: &'a SafeTensors<'a>,
         path: &'a Path,
-        batch: usize,
     }
 
     impl<B: Backend> LayerVisitor<B> for PreUpdateStats<'_> {
@@ -320,11 +319,6 @@ mod tests {
         }
 
         fn batch_norm(&mut self, name: &str, bn: BatchNorm<B>) -> Result<BatchNorm<B>> {
-            let stage: u32 = name
-                .strip_prefix("layer")
-                .map_or(1, |r| r[..1].parse().unwrap());
-            let side = 32 >> (stage - 1);
-            let count = (self.batch * side * side) as f32;
             let saved = |what: &str| {
                 read_f32(self.file, self.path, &format!("{name}.{what}"))
                     .unwrap()
@@ -340,7 +334,7 @@ mod tests {
             let mut var = vec![];
             for c in 0..saved_mean.len() {
                 let batch_mean = (new_mean[c] - 0.9 * saved_mean[c]) / 0.1;
-                let batch_var = (new_var[c] - 0.9 * saved_var[c]) / 0.1 * count / (count - 1.0);
+                let batch_var = (new_var[c] - 0.9 * saved_var[c]) / 0.1;
                 mean.push((saved_mean[c] - 0.1 * batch_mean) / 0.9);
                 var.push((saved_var[c] - 0.1 * batch_var) / 0.9);
             }
@@ -382,7 +376,6 @@ mod tests {
         let mut recover = PreUpdateStats {
             file: &file,
             path: &path,
-            batch: shape[0],
         };
         let encoder = walk(encoder, &mut recover).unwrap();
         let images = Tensor::<Cpu, 4>::from_data(TensorData::new(input, shape), &device);

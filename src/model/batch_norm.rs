@@ -1,0 +1,178 @@
+//! BatchNorm over `[N, C, H, W]` with PyTorch's semantics, written for speed on every
+//! backend.
+//!
+//! Burn's own `BatchNorm` broadcasts `[1, C, 1, 1]` statistics over 4-D tensors, which
+//! Burn's CPU backend runs about 5× slower than a row broadcast over a 2-D view (measured
+//! on `[128, 64, 32, 32]`: 160 ms vs 31 ms per multiply; a training-mode forward 920 ms vs
+//! ~120 ms). This module views the batch as `[N, C·H·W]` and applies per-channel
+//! statistics as one `[1, C·H·W]` row. Running variance is updated with the unbiased batch
+//! variance, as PyTorch does, so exported statistics match torchvision's.
+
+use burn::module::{Initializer, Param, RunningState};
+use burn::prelude::*;
+
+/// Configuration of [`BatchNorm2d`].
+#[derive(Config, Debug)]
+pub struct BatchNorm2dConfig {
+    /// Channels.
+    pub num_features: usize,
+    /// Added to the variance.
+    #[config(default = 1e-5)]
+    pub epsilon: f64,
+    /// Weight of the newest batch in the running statistics.
+    #[config(default = 0.1)]
+    pub momentum: f64,
+}
+
+/// BatchNorm for images (torchvision's `BatchNorm2d`).
+#[derive(Module, Debug)]
+pub struct BatchNorm2d<B: Backend> {
+    /// Scale γ (`weight` in PyTorch).
+    pub gamma: Param<Tensor<B, 1>>,
+    /// Shift β (`bias` in PyTorch).
+    pub beta: Param<Tensor<B, 1>>,
+    /// Running mean.
+    pub running_mean: RunningState<Tensor<B, 1>>,
+    /// Running (unbiased) variance.
+    pub running_var: RunningState<Tensor<B, 1>>,
+    /// Weight of the newest batch in the running statistics.
+    pub momentum: f64,
+    /// Added to the variance.
+    pub epsilon: f64,
+}
+
+impl BatchNorm2dConfig {
+    /// γ = 1, β = 0, running mean 0 and variance 1.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> BatchNorm2d<B> {
+        let c = self.num_features;
+        BatchNorm2d {
+            gamma: Initializer::Ones.init([c], device),
+            beta: Initializer::Zeros.init([c], device),
+            running_mean: RunningState::new(Tensor::zeros([c], device)),
+            running_var: RunningState::new(Tensor::ones([c], device)),
+            momentum: self.momentum,
+            epsilon: self.epsilon,
+        }
+    }
+}
+
+/// A per-channel vector repeated over the `hw` positions of each channel: `[1, C·hw]`.
+fn channel_row<B: Backend>(values: Tensor<B, 1>, hw: usize) -> Tensor<B, 2> {
+    let [c] = values.dims();
+    values
+        .reshape([c, 1])
+        .repeat_dim(1, hw)
+        .reshape([1, c * hw])
+}
+
+impl<B: Backend> BatchNorm2d<B> {
+    /// Normalises with batch statistics on an autodiff backend (and updates the running
+    /// statistics), with running statistics otherwise.
+    ///
+    /// # Shapes
+    /// - `input`: `[N, C, H, W]` → `[N, C, H, W]`
+    pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [n, c, h, w] = input.dims();
+        let hw = h * w;
+        let x = input.reshape([n, c * hw]);
+        let out = if B::ad_enabled(&x.device()) {
+            self.forward_train(x, c, hw)
+        } else {
+            let scale = self.gamma.val() / self.running_var.value().add_scalar(self.epsilon).sqrt();
+            let shift = self.beta.val() - self.running_mean.value() * scale.clone();
+            x * channel_row(scale, hw) + channel_row(shift, hw)
+        };
+        out.reshape([n, c, h, w])
+    }
+
+    fn forward_train(&self, x: Tensor<B, 2>, c: usize, hw: usize) -> Tensor<B, 2> {
+        let [n, _] = x.dims();
+        let count = (n * hw) as f64;
+        let per_channel = |t: Tensor<B, 2>| {
+            t.sum_dim(0)
+                .reshape([c, hw])
+                .sum_dim(1)
+                .reshape([c])
+                .div_scalar(count)
+        };
+        let mean = per_channel(x.clone());
+        let centered = x - channel_row(mean.clone(), hw);
+        let var = per_channel(centered.clone().square());
+        self.update_running(mean.detach(), var.clone().detach(), count);
+        let scale = self.gamma.val() / var.add_scalar(self.epsilon).sqrt();
+        centered * channel_row(scale, hw) + channel_row(self.beta.val(), hw)
+    }
+
+    fn update_running(&self, mean: Tensor<B, 1>, biased_var: Tensor<B, 1>, count: f64) {
+        let m = self.momentum;
+        let unbiased = biased_var * (count / (count - 1.0).max(1.0));
+        let running_mean = self.running_mean.value_sync().to_device(&mean.device());
+        let running_var = self.running_var.value_sync().to_device(&mean.device());
+        self.running_mean
+            .update(running_mean * (1.0 - m) + mean * m);
+        self.running_var
+            .update(running_var * (1.0 - m) + unbiased * m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{AutodiffCpu, Cpu};
+    use burn::module::AutodiffModule;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn matches_the_batchnorm_formula_in_both_modes() {
+        let device = Default::default();
+        let bn = BatchNorm2dConfig::new(3).init::<AutodiffCpu>(&device);
+        let bn = BatchNorm2d {
+            gamma: Param::from_tensor(Tensor::from_floats([1.0, 2.0, 0.5], &device)),
+            beta: Param::from_tensor(Tensor::from_floats([0.0, -1.0, 3.0], &device)),
+            ..bn
+        };
+        let x =
+            Tensor::<AutodiffCpu, 4>::random([4, 3, 2, 5], Distribution::Normal(1.0, 2.0), &device);
+        let y = bn.forward(x.clone());
+        // Reference: Burn's BatchNorm (same normalisation; it differs only in the
+        // running-variance update).
+        let reference = burn::nn::BatchNormConfig::new(3).init::<AutodiffCpu>(&device);
+        let reference = burn::nn::BatchNorm {
+            gamma: bn.gamma.clone(),
+            beta: bn.beta.clone(),
+            ..reference
+        };
+        let expected = reference.forward(x.clone());
+        let diff = (y - expected).abs().max().into_scalar();
+        assert!(diff < 1e-5, "train mode differs by {diff}");
+
+        // Running stats after one batch: 0.9·init + 0.1·batch (unbiased variance).
+        let data = x.inner().into_data().to_vec::<f32>().unwrap();
+        let channel0: Vec<f64> = (0..4)
+            .flat_map(|s| data[s * 30..s * 30 + 10].to_vec())
+            .map(|v| v as f64)
+            .collect();
+        let mean = channel0.iter().sum::<f64>() / 40.0;
+        let var = channel0.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 39.0;
+        let rm = bn
+            .running_mean
+            .value_sync()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let rv = bn
+            .running_var
+            .value_sync()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!((rm[0] as f64 - 0.1 * mean).abs() < 1e-5);
+        assert!((rv[0] as f64 - (0.9 + 0.1 * var)).abs() < 1e-4);
+
+        let eval = bn.valid();
+        let x = Tensor::<Cpu, 4>::ones([1, 3, 1, 1], &device);
+        let y = eval.forward(x).into_data().to_vec::<f32>().unwrap();
+        let expected0 = (1.0 - rm[0]) / (rv[0] + 1e-5).sqrt();
+        assert!((y[0] - expected0).abs() < 1e-5, "{y:?}");
+    }
+}
