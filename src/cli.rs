@@ -44,6 +44,12 @@ pub struct DataArgs {
     /// Side length that folder images are resized to [default: 32]
     #[arg(long, value_name = "PX")]
     pub image_size: Option<usize>,
+    /// Training images of the synthetic dataset [default: 5000; 1000 with --preset tiny]
+    #[arg(long, value_name = "N")]
+    pub synthetic_train: Option<usize>,
+    /// Test images of the synthetic dataset [default: 1000; 500 with --preset tiny]
+    #[arg(long, value_name = "N")]
+    pub synthetic_test: Option<usize>,
 }
 
 /// Options of `pretrain`.

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::config::{Preset, PretrainConfig};
-use simclr::data::{Dataset, DatasetSpec, Split};
+use simclr::data::{DatasetSpec, Split};
 use simclr::encoder::{self, TrainedEncoder};
 use simclr::pretrain::{pretrain, PretrainOptions};
 use simclr::run_dir::RunDir;
@@ -33,13 +33,13 @@ impl DataArgs {
         if let Some(size) = self.image_size {
             spec.image_size = size;
         }
+        if let Some(n) = self.synthetic_train {
+            spec.synthetic_train_size = n;
+        }
+        if let Some(n) = self.synthetic_test {
+            spec.synthetic_test_size = n;
+        }
         Ok(())
-    }
-
-    fn load(&self) -> Result<Dataset> {
-        let mut spec = DatasetSpec::default();
-        self.apply(&mut spec)?;
-        Ok(spec.load()?)
     }
 }
 
@@ -222,10 +222,15 @@ impl BackendTask for EmbedTask {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<(usize, usize)> {
         let a = &self.args;
-        let data = a
-            .data
-            .load()
+        // A run's own dataset is the default for its encoder.
+        let mut spec = match &a.encoder.run_dir {
+            Some(run) => RunDir::new(run).load_config()?.dataset,
+            None => DatasetSpec::default(),
+        };
+        a.data
+            .apply(&mut spec)
             .map_err(|e| simclr::Error::Config(format!("{e:#}")))?;
+        let data = spec.load()?;
         let split: &Split = match a.split.as_str() {
             "train" => &data.train,
             "test" => &data.test,

@@ -6,7 +6,7 @@ use crate::data::Dataset;
 use crate::knn;
 use crate::model::SimclrModel;
 use crate::optim::OptimizerTask;
-use crate::run_dir::{EpochMetrics, RunDir};
+use crate::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::train::Trainer;
 use crate::{Error, Result};
 use burn::module::AutodiffModule;
@@ -48,6 +48,8 @@ pub struct PretrainOutcome<B: AutodiffBackend> {
     pub model: SimclrModel<B>,
     /// One row per completed epoch (including earlier invocations when resumed).
     pub metrics: Vec<EpochMetrics>,
+    /// The loss curve, one row per read-back.
+    pub steps: Vec<StepLoss>,
 }
 
 /// Pretrains SimCLR on `dataset.train`, monitoring with kNN on `dataset.test`.
@@ -90,12 +92,15 @@ impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Driver<'_, B> {
             self.device,
         )?;
         let mut metrics = vec![];
+        let mut steps = vec![];
         if let Some(run) = self.options.run_dir {
             if self.options.resume {
                 trainer = trainer.restore(run.load_checkpoint()?, &run.last_checkpoint())?;
+                // Rows written after the checkpoint (a crash between the writes) go.
                 metrics = run.load_metrics()?;
-                // Rows written after the checkpoint (a crash between the two writes) go.
                 metrics.retain(|m| m.epoch <= trainer.state.epoch);
+                steps = run.load_steps()?;
+                steps.retain(|s: &StepLoss| s.step <= trainer.state.step);
             }
             let resolved = PretrainConfig {
                 image_size: Some(data.train.height()),
@@ -112,19 +117,21 @@ impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Driver<'_, B> {
             .unwrap_or(usize::MAX)
             .min(self.config.epochs);
         while trainer.state.epoch < last_epoch {
-            let row = self.epoch(&mut trainer)?;
+            let row = self.epoch(&mut trainer, &mut steps)?;
             metrics.push(row.clone());
             if let Some(run) = self.options.run_dir {
                 let every = self.config.checkpoint_every;
                 let keep = every > 0 && row.epoch % every == 0;
                 run.save_checkpoint(&trainer.checkpoint()?, row.epoch, keep)?;
                 run.save_metrics(&metrics)?;
+                run.save_steps(&steps)?;
             }
             self.progress.epoch(&row);
         }
         Ok(PretrainOutcome {
             model: trainer.model,
             metrics,
+            steps,
         })
     }
 }
@@ -133,6 +140,7 @@ impl<B: AutodiffBackend> Driver<'_, B> {
     fn epoch<O: Optimizer<SimclrModel<B>, B>>(
         &mut self,
         trainer: &mut Trainer<B, O>,
+        curve: &mut Vec<StepLoss>,
     ) -> Result<EpochMetrics> {
         let start = Instant::now();
         let views_per_step = 2 * self.config.batch_size;
@@ -149,7 +157,13 @@ impl<B: AutodiffBackend> Driver<'_, B> {
                         trainer.state.step
                     )));
                 }
-                loss_sum += values.iter().map(|&v| v as f64).sum::<f64>();
+                let sum = values.iter().map(|&v| v as f64).sum::<f64>();
+                curve.push(StepLoss {
+                    step: trainer.state.step,
+                    loss: sum / values.len() as f64,
+                    lr: out.lr,
+                });
+                loss_sum += sum;
                 loss_count += values.len();
                 let rate = (loss_count * views_per_step) as f64 / start.elapsed().as_secs_f64();
                 let latest = values.last().copied().unwrap_or_default() as f64;

@@ -26,6 +26,18 @@ pub struct EpochMetrics {
 }
 
 const HEADER: &str = "epoch,step,loss,lr,knn_top1,views_per_s,seconds";
+const STEPS_HEADER: &str = "step,loss,lr";
+
+/// One row of `steps.csv`: the mean loss of the steps since the previous row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepLoss {
+    /// Steps completed.
+    pub step: usize,
+    /// Mean loss over the steps since the previous row.
+    pub loss: f64,
+    /// Learning rate of the last of those steps.
+    pub lr: f64,
+}
 
 /// The files of one run.
 #[derive(Debug, Clone)]
@@ -52,6 +64,11 @@ impl RunDir {
     /// `metrics.csv`.
     pub fn metrics_path(&self) -> PathBuf {
         self.root.join("metrics.csv")
+    }
+
+    /// `steps.csv`.
+    pub fn steps_path(&self) -> PathBuf {
+        self.root.join("steps.csv")
     }
 
     /// `checkpoints/last.ckpt`.
@@ -143,6 +160,44 @@ impl RunDir {
     }
 }
 
+impl RunDir {
+    /// Rewrites `steps.csv` with these rows.
+    pub fn save_steps(&self, rows: &[StepLoss]) -> Result<()> {
+        self.create()?;
+        let mut text = format!("{STEPS_HEADER}\n");
+        for r in rows {
+            text.push_str(&format!("{},{:.6},{:.6e}\n", r.step, r.loss, r.lr));
+        }
+        write_atomic(&self.steps_path(), text.as_bytes())
+    }
+
+    /// Reads `steps.csv` (empty when absent).
+    pub fn load_steps(&self) -> Result<Vec<StepLoss>> {
+        let path = self.steps_path();
+        if !path.exists() {
+            return Ok(vec![]);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        text.lines()
+            .skip(1)
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, line)| {
+                let f: Vec<&str> = line.split(',').collect();
+                let row = (f.len() == 3).then(|| {
+                    Some(StepLoss {
+                        step: f[0].parse().ok()?,
+                        loss: f[1].parse().ok()?,
+                        lr: f[2].parse().ok()?,
+                    })
+                });
+                row.flatten()
+                    .ok_or_else(|| Error::format(&path, format!("line {} is malformed", i + 2)))
+            })
+            .collect()
+    }
+}
+
 fn parse_row(line: &str) -> Option<EpochMetrics> {
     let f: Vec<&str> = line.split(',').collect();
     if f.len() != 7 {
@@ -193,6 +248,20 @@ mod tests {
         ];
         run.save_metrics(&rows).unwrap();
         assert_eq!(run.load_metrics().unwrap(), rows);
+        let steps = vec![
+            StepLoss {
+                step: 10,
+                loss: 4.5,
+                lr: 1e-3,
+            },
+            StepLoss {
+                step: 12,
+                loss: 4.25,
+                lr: 5e-4,
+            },
+        ];
+        run.save_steps(&steps).unwrap();
+        assert_eq!(run.load_steps().unwrap(), steps);
         std::fs::write(run.metrics_path(), format!("{HEADER}\n1,2,x\n")).unwrap();
         let err = run.load_metrics().unwrap_err().to_string();
         assert!(err.ends_with("metrics.csv: line 2 is malformed"), "{err}");

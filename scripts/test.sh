@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every check CI runs: formatting, lints, unit + CLI tests, the wasm32 build of the
+# library and the CUDA build. Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset,
+# except under CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}"
+: "${SIMCLR_CIFAR10_DIR:=$(pwd)/../shared/datasets/cifar-10-batches-bin}"
+[ -d "$SIMCLR_CIFAR10_DIR" ] && export SIMCLR_CIFAR10_DIR || unset SIMCLR_CIFAR10_DIR
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+step "cargo test"
+cargo test
+step "wasm32 check of the library"
+cargo check --target wasm32-unknown-unknown --lib --no-default-features --features flex
+step "CUDA build"
+cargo build --features cuda

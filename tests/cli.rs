@@ -1,0 +1,251 @@
+//! End-to-end tests of the `simclr` binary on tiny data in temporary folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn simclr(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simclr"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the simclr binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = simclr(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "simclr {args:?} failed:\n{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = simclr(dir, args);
+    assert!(!out.status.success(), "simclr {args:?} should fail");
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Rows of a CSV file after its header, split into fields.
+fn csv(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+/// The float32 values of a 2-D `.npy` file written by this crate, and its shape.
+fn read_npy(path: &Path) -> (Vec<f32>, String) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = String::from_utf8_lossy(&bytes[10..10 + header_len]).into_owned();
+    let values = bytes[10 + header_len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (values, header)
+}
+
+const TINY: &[&str] = &[
+    "--preset",
+    "tiny",
+    "--width",
+    "4",
+    "--batch-size",
+    "50",
+    "--seed",
+    "3",
+];
+
+#[test]
+fn pretrain_export_embed_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["pretrain", "--run-dir", "run", "--epochs", "1"];
+    args.extend_from_slice(TINY);
+    ok(dir, &args);
+    let run = dir.join("run");
+    for file in [
+        "config.json",
+        "metrics.csv",
+        "steps.csv",
+        "checkpoints/last.ckpt",
+    ] {
+        assert!(run.join(file).exists(), "{file} missing");
+    }
+    let metrics = csv(&run.join("metrics.csv"));
+    assert_eq!(metrics.len(), 1);
+    let knn: f64 = metrics[0][4].parse().unwrap();
+    assert!((0.0..=1.0).contains(&knn));
+
+    ok(
+        dir,
+        &["export", "--run-dir", "run", "--out", "encoder.safetensors"],
+    );
+    ok(
+        dir,
+        &[
+            "embed",
+            "--weights",
+            "encoder.safetensors",
+            "--synthetic-test",
+            "500",
+            "--out",
+            "a.npy",
+        ],
+    );
+    ok(dir, &["embed", "--run-dir", "run", "--out", "b.npy"]);
+    let (a, header) = read_npy(&dir.join("a.npy"));
+    let (b, _) = read_npy(&dir.join("b.npy"));
+    assert!(header.contains("'shape': (500, 32)"), "{header}");
+    assert_eq!(
+        a, b,
+        "exported weights embed exactly like the run's checkpoint"
+    );
+    assert!(a.iter().all(|v| v.is_finite()));
+    let labels = std::fs::read(dir.join("a.labels.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&labels).contains("'shape': (500,)"));
+
+    let err = fails(dir, &["pretrain", "--run-dir", "run", "--preset", "tiny"]);
+    assert!(err.contains("already holds a run; pass --resume"), "{err}");
+}
+
+#[test]
+fn stop_and_resume_continue_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec![
+        "pretrain",
+        "--run-dir",
+        "run",
+        "--epochs",
+        "2",
+        "--stop-after-epoch",
+        "1",
+    ];
+    args.extend_from_slice(TINY);
+    ok(dir, &args);
+    assert_eq!(csv(&dir.join("run/metrics.csv")).len(), 1);
+    ok(dir, &["pretrain", "--run-dir", "run", "--resume"]);
+    let metrics = csv(&dir.join("run/metrics.csv"));
+    assert_eq!(metrics.len(), 2);
+    assert_eq!(metrics[1][0], "2");
+    assert_eq!(metrics[1][1], "40", "two epochs of 20 steps");
+}
+
+#[test]
+fn augment_preview_and_bench() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(
+        dir,
+        &["augment-preview", "--out", "pairs.png", "--count", "4"],
+    );
+    let png = image::open(dir.join("pairs.png")).unwrap();
+    assert!(png.width() > 3 * 32 && png.height() > 4 * 32);
+
+    let out = ok(
+        dir,
+        &[
+            "bench",
+            "--batch-size",
+            "8",
+            "--width",
+            "4",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(report["median_step_s"].as_f64().unwrap() > 0.0);
+    assert!(report["views_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["batch_size"], 8);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("broken.bin"), vec![0u8; 100]).unwrap();
+    let err = fails(dir, &["augment-preview", "--data", "broken.bin"]);
+    assert!(
+        err.contains("broken.bin: size 100 bytes is not a positive multiple"),
+        "{err}"
+    );
+    let err = fails(dir, &["embed", "--weights", "missing.safetensors"]);
+    assert!(err.contains("missing.safetensors"), "{err}");
+    let err = fails(dir, &["pretrain", "--data", "nowhere", "--preset", "tiny"]);
+    assert!(err.contains("nowhere: no such file or folder"), "{err}");
+    if !cfg!(feature = "cuda") {
+        let err = fails(dir, &["bench", "--backend", "cuda"]);
+        assert!(
+            err.contains("built without it; rebuild with `--features cuda`"),
+            "{err}"
+        );
+    }
+    let err = fails(dir, &["pretrain", "--preset", "huge"]);
+    assert!(err.contains("unknown preset 'huge'"), "{err}");
+    assert!(!dir
+        .join("runs")
+        .join("simclr")
+        .join("checkpoints")
+        .join("last.ckpt")
+        .exists());
+}
+
+fn cifar10_dir() -> Option<PathBuf> {
+    match std::env::var_os("SIMCLR_CIFAR10_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("SIMCLR_CIFAR10_DIR must be set under CI=true")
+        }
+        None => {
+            eprintln!("skipped: SIMCLR_CIFAR10_DIR is not set");
+            None
+        }
+    }
+}
+
+#[test]
+fn real_cifar10_loss_falls() {
+    let Some(cifar) = cifar10_dir() else { return };
+    let cifar = std::fs::canonicalize(cifar).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = cifar.to_string_lossy().into_owned();
+    ok(
+        dir,
+        &[
+            "pretrain",
+            "--data",
+            &data,
+            "--train-images",
+            "2000",
+            "--epochs",
+            "1",
+            "--width",
+            "16",
+            "--batch-size",
+            "64",
+            "--optimizer",
+            "adam",
+            "--warmup-epochs",
+            "0",
+            "--knn-every",
+            "0",
+            "--run-dir",
+            "run",
+        ],
+    );
+    let steps = csv(&dir.join("run/steps.csv"));
+    let losses: Vec<f64> = steps.iter().map(|r| r[1].parse().unwrap()).collect();
+    assert!(losses.len() >= 3, "{losses:?}");
+    assert!(
+        losses[losses.len() - 1] < losses[0] - 0.05,
+        "loss should fall: {losses:?}"
+    );
+}
