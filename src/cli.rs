@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Pretrain an encoder with SimCLR (writes a run folder).
-    Pretrain(PretrainArgs),
+    Pretrain(Box<PretrainArgs>),
     /// Write a run's encoder as safetensors with torchvision's names.
     Export(ExportArgs),
     /// Write features h of a dataset split as .npy (and labels beside them).

@@ -80,7 +80,7 @@ pub fn evaluate<B: Backend>(
     }
     if config.train_samples > 0 && bank.len() > config.train_samples {
         // A fixed subset, independent of the training run's random streams.
-        Rng::new(0x4B4E_4E).shuffle(&mut bank);
+        Rng::new(0x004B_4E4E).shuffle(&mut bank);
         bank.truncate(config.train_samples);
         bank.sort_unstable();
     }

@@ -9,7 +9,7 @@ use cli::{Cli, Command};
 
 fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Pretrain(args) => commands::pretrain_command(args),
+        Command::Pretrain(args) => commands::pretrain_command(*args),
         Command::Export(args) => commands::export_command(args),
         Command::Embed(args) => commands::embed_command(args),
         Command::AugmentPreview(args) => commands::preview_command(args),

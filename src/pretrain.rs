@@ -121,7 +121,7 @@ impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Driver<'_, B> {
             metrics.push(row.clone());
             if let Some(run) = self.options.run_dir {
                 let every = self.config.checkpoint_every;
-                let keep = every > 0 && row.epoch % every == 0;
+                let keep = every > 0 && row.epoch.is_multiple_of(every);
                 run.save_checkpoint(&trainer.checkpoint()?, row.epoch, keep)?;
                 run.save_metrics(&metrics)?;
                 run.save_steps(&steps)?;
@@ -176,7 +176,8 @@ impl<B: AutodiffBackend> Driver<'_, B> {
         let seconds = start.elapsed().as_secs_f64();
         let epoch = trainer.state.epoch;
         let every = self.config.knn_every;
-        let knn_top1 = if every > 0 && (epoch % every == 0 || epoch == self.config.epochs) {
+        let knn_top1 = if every > 0 && (epoch.is_multiple_of(every) || epoch == self.config.epochs)
+        {
             let encoder = trainer.model.encoder.valid();
             let data = self.dataset;
             knn::evaluate(

@@ -166,7 +166,7 @@ impl<B: AutodiffBackend, O: Optimizer<SimclrModel<B>, B>> Trainer<B, O> {
         let lr = self.schedule.lr(self.state.step);
         self.model = self.optim.step(lr, self.model.clone(), grads);
         self.state.step += 1;
-        let epoch_done = self.state.step % self.steps_per_epoch == 0;
+        let epoch_done = self.state.step.is_multiple_of(self.steps_per_epoch);
         if epoch_done {
             self.state.epoch += 1;
         }

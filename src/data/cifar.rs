@@ -35,7 +35,7 @@ const DEFAULT_CLASSES: [&str; 10] = [
 
 /// Pixels and labels of one batch file's bytes; `path` names the file in errors.
 pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         return Err(Error::format(
             path,
             format!(

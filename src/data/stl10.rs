@@ -33,7 +33,7 @@ fn open(path: &Path) -> Result<Bytes> {
 
 /// Checks an images file's size and returns its image count.
 pub fn image_count(len: usize, path: &Path) -> Result<usize> {
-    if len == 0 || len % IMAGE_BYTES != 0 {
+    if len == 0 || !len.is_multiple_of(IMAGE_BYTES) {
         return Err(Error::format(
             path,
             format!("size {len} bytes is not a positive multiple of the STL-10 image size {IMAGE_BYTES}"),
