@@ -140,12 +140,12 @@ fn probe<B: burn::tensor::backend::Backend>(
 ) -> crate::Result<()> {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(|| {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         burn::tensor::Tensor::<B, 1>::ones([1], device)
             .into_data()
             .to_vec::<f32>()
             .map(|v| v.len())
-    });
+    }));
     std::panic::set_hook(previous_hook);
     match outcome {
         Ok(Ok(1)) => Ok(()),
@@ -154,6 +154,10 @@ fn probe<B: burn::tensor::backend::Backend>(
             message: "a test read-back returned wrong data".into(),
         }),
         Err(panic) => {
+            let hint = match kind {
+                BackendKind::Cuda => "; is an NVIDIA driver installed and a GPU visible?",
+                _ => "; is a GPU adapter (Vulkan, Metal, DX12) available?",
+            };
             let message = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -161,7 +165,7 @@ fn probe<B: burn::tensor::backend::Backend>(
                 .unwrap_or_else(|| "device initialisation failed".into());
             Err(crate::Error::Backend {
                 backend: kind.name().into(),
-                message,
+                message: format!("{message}{hint}"),
             })
         }
     }

@@ -197,6 +197,53 @@ fn bad_input_is_a_clear_error() {
         .exists());
 }
 
+#[test]
+fn config_files_are_read_and_flags_override_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("run.toml"),
+        "epochs = 1\nwidth = 4\nbatch_size = 100\nknn_every = 0\n[optimizer]\nkind = \"sgd\"\nlr = 0.05\n",
+    )
+    .unwrap();
+    ok(
+        dir,
+        &[
+            "pretrain",
+            "--preset",
+            "tiny",
+            "--config",
+            "run.toml",
+            "--batch-size",
+            "50",
+            "--run-dir",
+            "run",
+        ],
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["epochs"], 1);
+    assert_eq!(config["batch_size"], 50, "the flag wins over the file");
+    assert_eq!(config["optimizer"]["kind"], "sgd");
+    assert_eq!(config["optimizer"]["lr"], 0.05);
+    assert_eq!(config["width"], 4);
+    assert_eq!(config["image_size"], 32);
+
+    std::fs::write(dir.join("bad.toml"), "epochs = [").unwrap();
+    let err = fails(
+        dir,
+        &["pretrain", "--config", "bad.toml", "--run-dir", "other"],
+    );
+    assert!(err.contains("bad.toml: invalid TOML"), "{err}");
+    std::fs::write(dir.join("bad.json"), r#"{"epochs": "many"}"#).unwrap();
+    let err = fails(
+        dir,
+        &["pretrain", "--config", "bad.json", "--run-dir", "other"],
+    );
+    assert!(err.contains("bad.json: invalid configuration"), "{err}");
+}
+
 fn cifar10_dir() -> Option<PathBuf> {
     match std::env::var_os("SIMCLR_CIFAR10_DIR") {
         Some(dir) => Some(PathBuf::from(dir)),

@@ -73,9 +73,9 @@ fn hsv_to_rgb<B: Backend>(h: Tensor<B, 4>, s: Tensor<B, 4>, v: Tensor<B, 4>) -> 
         values
             .iter()
             .zip(&masks)
-            .map(|(value, mask)| (*value).clone() * mask.clone())
-            .reduce(|a, b| a + b)
-            .expect("six sectors")
+            .fold(v.zeros_like(), |sum, (value, mask)| {
+                sum + (*value).clone() * mask.clone()
+            })
     };
     let red = pick([&v, &q, &p, &p, &t, &v]);
     let green = pick([&t, &v, &v, &q, &p, &p]);
