@@ -255,39 +255,35 @@ mod tests {
         tensors
     }
 
+    fn run(
+        config: &PretrainConfig,
+        data: &Dataset,
+        run_dir: Option<&RunDir>,
+        resume: bool,
+        stop_after_epoch: Option<usize>,
+    ) -> Result<PretrainOutcome<AutodiffCpu>> {
+        let options = PretrainOptions {
+            run_dir,
+            resume,
+            stop_after_epoch,
+        };
+        pretrain::<AutodiffCpu>(config, data, &options, &mut Silent, &Default::default())
+    }
+
     #[test]
     fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
         let config = tiny();
         let data = config.dataset.load().unwrap();
-        let device = Default::default();
         let dir = tempfile::tempdir().unwrap();
         let straight_dir = RunDir::new(dir.path().join("straight"));
-        let options = PretrainOptions {
-            run_dir: Some(&straight_dir),
-            resume: false,
-            stop_after_epoch: None,
-        };
-        let straight =
-            pretrain::<AutodiffCpu>(&config, &data, &options, &mut Silent, &device).unwrap();
+        let straight = run(&config, &data, Some(&straight_dir), false, None).unwrap();
         assert_eq!(straight.metrics.len(), 2);
 
         let split_dir = RunDir::new(dir.path().join("split"));
-        let first = PretrainOptions {
-            run_dir: Some(&split_dir),
-            resume: false,
-            stop_after_epoch: Some(1),
-        };
-        let partial =
-            pretrain::<AutodiffCpu>(&config, &data, &first, &mut Silent, &device).unwrap();
+        let partial = run(&config, &data, Some(&split_dir), false, Some(1)).unwrap();
         assert_eq!(partial.metrics.len(), 1);
         assert!(weights(&partial.model, &data) != weights(&straight.model, &data));
-        let second = PretrainOptions {
-            run_dir: Some(&split_dir),
-            resume: true,
-            stop_after_epoch: None,
-        };
-        let resumed =
-            pretrain::<AutodiffCpu>(&config, &data, &second, &mut Silent, &device).unwrap();
+        let resumed = run(&config, &data, Some(&split_dir), true, None).unwrap();
         assert!(weights(&resumed.model, &data) == weights(&straight.model, &data));
         assert_eq!(resumed.metrics.len(), 2);
         assert_eq!(split_dir.load_metrics().unwrap().len(), 2);
@@ -302,14 +298,7 @@ mod tests {
             ..tiny()
         };
         let data = config.dataset.load().unwrap();
-        let options = PretrainOptions {
-            run_dir: None,
-            resume: false,
-            stop_after_epoch: None,
-        };
-        let out =
-            pretrain::<AutodiffCpu>(&config, &data, &options, &mut Silent, &Default::default())
-                .unwrap();
+        let out = run(&config, &data, None, false, None).unwrap();
         let losses: Vec<f64> = out.metrics.iter().map(|m| m.loss).collect();
         assert!(losses[3] < losses[0], "{losses:?}");
         let knn = out.metrics[3].knn_top1.expect("kNN measured");
@@ -323,15 +312,7 @@ mod tests {
             ..tiny()
         };
         let data = config.dataset.load().unwrap();
-        let options = PretrainOptions {
-            run_dir: None,
-            resume: false,
-            stop_after_epoch: None,
-        };
-        let err =
-            pretrain::<AutodiffCpu>(&config, &data, &options, &mut Silent, &Default::default())
-                .err()
-                .unwrap();
+        let err = run(&config, &data, None, false, None).err().unwrap();
         assert!(
             err.to_string()
                 .contains("batch size 128 is larger than the 64 training images"),

@@ -47,9 +47,15 @@ impl Progress for Bar {
             .knn_top1
             .map(|v| format!("  kNN top-1 {:.2}%", 100.0 * v))
             .unwrap_or_default();
-        self.bar.println(format!(
+        let line = format!(
             "epoch {}/{}  loss {:.4}{knn}  {:.0} views/s  {:.1} s",
             m.epoch, self.epochs, m.loss, m.views_per_s, m.seconds
-        ));
+        );
+        // Without a terminal the bar is hidden and would swallow the line: logs need it.
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
     }
 }

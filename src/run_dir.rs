@@ -25,9 +25,6 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-const HEADER: &str = "epoch,step,loss,lr,knn_top1,views_per_s,seconds";
-const STEPS_HEADER: &str = "step,loss,lr";
-
 /// One row of `steps.csv`: the mean loss of the steps since the previous row.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StepLoss {
@@ -130,92 +127,105 @@ impl RunDir {
     /// Rewrites `metrics.csv` with these rows.
     pub fn save_metrics(&self, rows: &[EpochMetrics]) -> Result<()> {
         self.create()?;
-        let mut text = format!("{HEADER}\n");
-        for r in rows {
-            let knn = r.knn_top1.map(|v| format!("{v:.4}")).unwrap_or_default();
-            text.push_str(&format!(
-                "{},{},{:.6},{:.6e},{},{:.1},{:.2}\n",
-                r.epoch, r.step, r.loss, r.lr, knn, r.views_per_s, r.seconds
-            ));
-        }
-        write_atomic(&self.metrics_path(), text.as_bytes())
+        save_rows(&self.metrics_path(), rows)
     }
 
     /// Reads `metrics.csv` (empty when absent).
     pub fn load_metrics(&self) -> Result<Vec<EpochMetrics>> {
-        let path = self.metrics_path();
-        if !path.exists() {
-            return Ok(vec![]);
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        text.lines()
-            .skip(1)
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, line)| {
-                parse_row(line)
-                    .ok_or_else(|| Error::format(&path, format!("line {} is malformed", i + 2)))
-            })
-            .collect()
+        load_rows(&self.metrics_path())
     }
-}
 
-impl RunDir {
     /// Rewrites `steps.csv` with these rows.
     pub fn save_steps(&self, rows: &[StepLoss]) -> Result<()> {
         self.create()?;
-        let mut text = format!("{STEPS_HEADER}\n");
-        for r in rows {
-            text.push_str(&format!("{},{:.6},{:.6e}\n", r.step, r.loss, r.lr));
-        }
-        write_atomic(&self.steps_path(), text.as_bytes())
+        save_rows(&self.steps_path(), rows)
     }
 
     /// Reads `steps.csv` (empty when absent).
     pub fn load_steps(&self) -> Result<Vec<StepLoss>> {
-        let path = self.steps_path();
-        if !path.exists() {
-            return Ok(vec![]);
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        text.lines()
-            .skip(1)
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, line)| {
-                let f: Vec<&str> = line.split(',').collect();
-                let row = (f.len() == 3).then(|| {
-                    Some(StepLoss {
-                        step: f[0].parse().ok()?,
-                        loss: f[1].parse().ok()?,
-                        lr: f[2].parse().ok()?,
-                    })
-                });
-                row.flatten()
-                    .ok_or_else(|| Error::format(&path, format!("line {} is malformed", i + 2)))
-            })
-            .collect()
+        load_rows(&self.steps_path())
     }
 }
 
-fn parse_row(line: &str) -> Option<EpochMetrics> {
-    let f: Vec<&str> = line.split(',').collect();
-    if f.len() != 7 {
-        return None;
+/// A record that is one line of a CSV file.
+trait CsvRow: Sized {
+    const HEADER: &'static str;
+    fn to_line(&self) -> String;
+    fn from_fields(fields: &[&str]) -> Option<Self>;
+}
+
+impl CsvRow for EpochMetrics {
+    const HEADER: &'static str = "epoch,step,loss,lr,knn_top1,views_per_s,seconds";
+
+    fn to_line(&self) -> String {
+        let knn = self.knn_top1.map(|v| format!("{v:.4}")).unwrap_or_default();
+        format!(
+            "{},{},{:.6},{:.6e},{knn},{:.1},{:.2}",
+            self.epoch, self.step, self.loss, self.lr, self.views_per_s, self.seconds
+        )
     }
-    Some(EpochMetrics {
-        epoch: f[0].parse().ok()?,
-        step: f[1].parse().ok()?,
-        loss: f[2].parse().ok()?,
-        lr: f[3].parse().ok()?,
-        knn_top1: if f[4].is_empty() {
-            None
-        } else {
-            Some(f[4].parse().ok()?)
-        },
-        views_per_s: f[5].parse().ok()?,
-        seconds: f[6].parse().ok()?,
-    })
+
+    fn from_fields(f: &[&str]) -> Option<Self> {
+        let [epoch, step, loss, lr, knn, views, seconds] = f else {
+            return None;
+        };
+        Some(Self {
+            epoch: epoch.parse().ok()?,
+            step: step.parse().ok()?,
+            loss: loss.parse().ok()?,
+            lr: lr.parse().ok()?,
+            knn_top1: if knn.is_empty() {
+                None
+            } else {
+                Some(knn.parse().ok()?)
+            },
+            views_per_s: views.parse().ok()?,
+            seconds: seconds.parse().ok()?,
+        })
+    }
+}
+
+impl CsvRow for StepLoss {
+    const HEADER: &'static str = "step,loss,lr";
+
+    fn to_line(&self) -> String {
+        format!("{},{:.6},{:.6e}", self.step, self.loss, self.lr)
+    }
+
+    fn from_fields(f: &[&str]) -> Option<Self> {
+        let [step, loss, lr] = f else { return None };
+        Some(Self {
+            step: step.parse().ok()?,
+            loss: loss.parse().ok()?,
+            lr: lr.parse().ok()?,
+        })
+    }
+}
+
+fn save_rows<T: CsvRow>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut text = format!("{}\n", T::HEADER);
+    for row in rows {
+        text.push_str(&row.to_line());
+        text.push('\n');
+    }
+    write_atomic(path, text.as_bytes())
+}
+
+fn load_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>> {
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            T::from_fields(&fields)
+                .ok_or_else(|| Error::format(path, format!("line {} is malformed", i + 1)))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -262,7 +272,11 @@ mod tests {
         ];
         run.save_steps(&steps).unwrap();
         assert_eq!(run.load_steps().unwrap(), steps);
-        std::fs::write(run.metrics_path(), format!("{HEADER}\n1,2,x\n")).unwrap();
+        std::fs::write(
+            run.metrics_path(),
+            format!("{}\n1,2,x\n", EpochMetrics::HEADER),
+        )
+        .unwrap();
         let err = run.load_metrics().unwrap_err().to_string();
         assert!(err.ends_with("metrics.csv: line 2 is malformed"), "{err}");
     }
