@@ -69,7 +69,7 @@ pub struct PretrainArgs {
     /// Configuration file (TOML or JSON); flags override it
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Epochs [default: 100 (paper), 5 (small), 2 (tiny)]
+    /// Epochs [default: 100 (paper), 5 (small, tiny)]
     #[arg(long)]
     pub epochs: Option<usize>,
     /// End this invocation after epoch N (continue later with --resume)

@@ -82,7 +82,8 @@ pub enum Preset {
     Paper,
     /// A CPU- and browser-sized run: width 16, batch 128, Adam 1e-3, 5 epochs.
     Small,
-    /// The smallest useful run, for tests and the browser's first click: width 8, batch 32.
+    /// The smallest useful run, for demos, tests and the browser's first click: width 8,
+    /// batch 32, 1,000 synthetic images, 5 epochs.
     Tiny,
 }
 
@@ -122,7 +123,7 @@ impl PretrainConfig {
             Preset::Tiny => Self {
                 width: 8,
                 batch_size: 32,
-                epochs: 2,
+                epochs: 5,
                 optimizer: OptimizerConfig::small(),
                 knn: KnnConfig {
                     k: 20,

@@ -19,6 +19,7 @@ pub mod optim;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pretrain;
 pub mod preview;
+pub mod probe;
 pub mod rng;
 pub mod run_dir;
 pub mod train;
