@@ -5,7 +5,7 @@ use crate::data::synthetic::{self, SyntheticConfig};
 use crate::model::SimclrModel;
 use crate::optim::OptimizerTask;
 use crate::train::Trainer;
-use crate::{Error, Result};
+use crate::Result;
 use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
@@ -79,10 +79,7 @@ impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Timed<'_, B> {
         for i in 0..self.warmup + self.steps {
             let start = Instant::now();
             let loss = trainer.step(&self.data.train).loss;
-            loss.into_data()
-                .convert::<f32>()
-                .to_vec::<f32>()
-                .map_err(|e| Error::Config(format!("cannot read the loss back: {e:?}")))?;
+            crate::readback::floats(loss)?;
             if i >= self.warmup {
                 times.push(start.elapsed().as_secs_f64());
             }

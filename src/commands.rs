@@ -84,16 +84,10 @@ pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConf
     args.data.apply(&mut config.dataset)?;
     let o = &mut config.optimizer;
     if let Some(kind) = &args.optimizer {
-        let kind = parse(kind)?;
+        let kind: simclr::optim::OptimizerKind = parse(kind)?;
         if args.lr.is_none() && kind != o.kind {
             // A different optimiser family without a rate: take that family's usual rate.
-            o.lr = if kind == simclr::optim::OptimizerKind::Adam
-                || kind == simclr::optim::OptimizerKind::Adamw
-            {
-                1e-3
-            } else {
-                1.0
-            };
+            o.lr = if kind.scales_with_batch() { 1.0 } else { 1e-3 };
         }
         o.kind = kind;
     }
@@ -259,11 +253,7 @@ impl BackendTask for EmbedTask {
             &device,
         );
         let [rows, cols] = h.dims();
-        let values = h
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .map_err(|e| simclr::Error::Config(format!("{e:?}")))?;
+        let values = simclr::readback::floats(h)?;
         simclr::npy::write(&a.out, &simclr::npy::f32_matrix(&values, rows, cols))?;
         if let Some(labels) = split.labels() {
             let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();

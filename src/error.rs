@@ -28,6 +28,9 @@ pub enum Error {
     /// A configuration value that cannot be used.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Reading a tensor back from the compute device failed.
+    #[error("reading from the device failed: {0}")]
+    Device(String),
     /// A compute backend that could not be started.
     #[error("backend {backend} is unavailable: {message}")]
     Backend {

@@ -5,7 +5,9 @@ use crate::data::{Normalization, Split};
 use crate::features::{encode, labelled_indices};
 use crate::loss::l2_normalize;
 use crate::model::ResNet;
+use crate::readback;
 use crate::rng::Rng;
+use crate::Result;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -72,11 +74,11 @@ pub fn evaluate<B: Backend>(
     normalization: &Normalization,
     config: &KnnConfig,
     device: &B::Device,
-) -> Option<f64> {
+) -> Result<Option<f64>> {
     let mut bank = labelled_indices(train);
     let mut queries = labelled_indices(test);
     if bank.is_empty() || queries.is_empty() {
-        return None;
+        return Ok(None);
     }
     if config.train_samples > 0 && bank.len() > config.train_samples {
         // A fixed subset, independent of the training run's random streams.
@@ -105,16 +107,8 @@ pub fn evaluate<B: Backend>(
         let q = l2_normalize(encode(encoder, test, chunk, normalization, 256, device));
         let sims = q.matmul(bank_features.clone().transpose());
         let (values, indices) = sims.topk_with_indices(k, 1);
-        let values = values
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .unwrap_or_default();
-        let indices = indices
-            .into_data()
-            .convert::<i64>()
-            .to_vec::<i64>()
-            .unwrap_or_default();
+        let values = readback::floats(values)?;
+        let indices = readback::ints(indices)?;
         let predicted = vote(
             &values,
             &indices,
@@ -129,7 +123,7 @@ pub fn evaluate<B: Backend>(
             .filter(|(p, l)| **p == **l as usize)
             .count();
     }
-    Some(correct as f64 / queries.len() as f64)
+    Ok(Some(correct as f64 / queries.len() as f64))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod optim;
 pub mod pretrain;
 pub mod preview;
 pub mod probe;
+pub mod readback;
 pub mod rng;
 pub mod run_dir;
 pub mod train;

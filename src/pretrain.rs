@@ -187,7 +187,7 @@ impl<B: AutodiffBackend> Driver<'_, B> {
                 &data.normalization,
                 &self.config.knn,
                 self.device,
-            )
+            )?
         } else {
             None
         };
@@ -204,11 +204,7 @@ impl<B: AutodiffBackend> Driver<'_, B> {
 }
 
 fn read_losses<B: Backend>(losses: Vec<Tensor<B, 1>>) -> Result<Vec<f32>> {
-    Tensor::cat(losses, 0)
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| Error::Config(format!("cannot read the loss back: {e:?}")))
+    crate::readback::floats(Tensor::cat(losses, 0))
 }
 
 #[cfg(test)]

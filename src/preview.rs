@@ -39,11 +39,7 @@ pub fn pairs_png<B: Backend>(
         &mut Rng::new(seed),
         device,
     );
-    let views: Vec<f32> = views
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| Error::Config(format!("cannot read views back: {e:?}")))?;
+    let views = crate::readback::floats(views)?;
     let tile = |column: usize, row: usize| -> Vec<u8> {
         match column {
             0 => pixels[row * 3 * h * w..(row + 1) * 3 * h * w].to_vec(),

@@ -1,7 +1,9 @@
 //! Probes on frozen features: a linear classifier (multinomial logistic regression with L2
 //! weight decay) or a one-hidden-layer MLP, trained to convergence on standardised features.
 
+use crate::readback;
 use crate::rng::Rng;
+use crate::Result;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
@@ -199,7 +201,7 @@ pub fn train_and_evaluate<B: AutodiffBackend>(
     classes: usize,
     config: &ProbeConfig,
     device: &B::Device,
-) -> ProbeReport {
+) -> Result<ProbeReport> {
     let scaler = Standardizer::fit(train.values, train.dim);
     let train_values = scaler.apply(train.values);
     let test_values = scaler.apply(test.values);
@@ -248,16 +250,12 @@ fn evaluate<B: Backend>(
     classes: usize,
     epochs: usize,
     device: &B::Device,
-) -> ProbeReport {
+) -> Result<ProbeReport> {
     let rows: Vec<usize> = (0..test.labels.len()).collect();
     let (x, _) = to_tensors::<B>(test, &rows, device);
     let k = classes.min(5);
     let (_, top) = head.forward(x).topk_with_indices(k, 1);
-    let top: Vec<i64> = top
-        .into_data()
-        .convert::<i64>()
-        .to_vec::<i64>()
-        .unwrap_or_default();
+    let top = readback::ints(top)?;
     let mut confusion = vec![vec![0usize; classes]; classes];
     let (mut top1, mut top5) = (0usize, 0usize);
     for (row, &label) in top.chunks(k).zip(test.labels) {
@@ -272,13 +270,13 @@ fn evaluate<B: Backend>(
         .enumerate()
         .map(|(c, row)| row[c] as f64 / row.iter().sum::<usize>().max(1) as f64)
         .collect();
-    ProbeReport {
+    Ok(ProbeReport {
         top1: top1 as f64 / n,
         top5: top5 as f64 / n,
         per_class,
         confusion,
         epochs,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -340,7 +338,8 @@ mod tests {
             3,
             &ProbeConfig::default(),
             &Default::default(),
-        );
+        )
+        .unwrap();
         assert!(report.top1 > 0.97, "{report:?}");
         assert_eq!(report.top5, 1.0, "top-3 of 3 classes is always right");
         assert_eq!(report.confusion.iter().flatten().sum::<usize>(), 150);
@@ -374,12 +373,14 @@ mod tests {
         };
         let device = Default::default();
         let linear =
-            train_and_evaluate::<AutodiffCpu>(&train, &test, 2, &ProbeConfig::default(), &device);
+            train_and_evaluate::<AutodiffCpu>(&train, &test, 2, &ProbeConfig::default(), &device)
+                .unwrap();
         let mlp_config = ProbeConfig {
             head: HeadKind::Mlp,
             ..ProbeConfig::default()
         };
-        let mlp = train_and_evaluate::<AutodiffCpu>(&train, &test, 2, &mlp_config, &device);
+        let mlp =
+            train_and_evaluate::<AutodiffCpu>(&train, &test, 2, &mlp_config, &device).unwrap();
         assert!(
             linear.top1 < 0.7,
             "linear cannot solve XOR: {}",
