@@ -46,3 +46,46 @@ pub fn from_safetensors<B: Backend>(path: &Path, device: &B::Device) -> Result<T
         normalization,
     })
 }
+
+/// Where the encoder under evaluation comes from.
+#[derive(Debug, Clone)]
+pub enum EncoderSource {
+    /// The last checkpoint of a run folder.
+    RunDir(std::path::PathBuf),
+    /// A safetensors file.
+    Weights(std::path::PathBuf),
+    /// A fresh encoder, initialised exactly as pretraining with this configuration
+    /// initialises it: the random-embedding baseline.
+    RandomInit(Box<crate::config::PretrainConfig>),
+}
+
+impl EncoderSource {
+    /// A short name for reports: `simclr`, `random` or the weights file's stem.
+    pub fn name(&self) -> String {
+        match self {
+            EncoderSource::RunDir(_) => "simclr".into(),
+            EncoderSource::RandomInit(_) => "random".into(),
+            EncoderSource::Weights(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "weights".into()),
+        }
+    }
+
+    /// Loads (or initialises) the encoder for images of `side` pixels.
+    pub fn load<B: Backend>(&self, side: usize, device: &B::Device) -> Result<TrainedEncoder<B>> {
+        match self {
+            EncoderSource::RunDir(dir) => from_run_dir(&RunDir::new(dir), device),
+            EncoderSource::Weights(path) => from_safetensors(path, device),
+            EncoderSource::RandomInit(config) => {
+                // The same seed and init order as `Trainer::new`.
+                B::seed(device, config.seed);
+                let model: SimclrModel<B> = config.model(side).init(device);
+                Ok(TrainedEncoder {
+                    encoder: model.encoder,
+                    normalization: config.normalization,
+                })
+            }
+        }
+    }
+}

@@ -10,12 +10,15 @@ pub mod config;
 pub mod data;
 pub mod encoder;
 pub mod error;
+pub mod evaluation;
 pub mod features;
 pub mod knn;
 pub mod loss;
 pub mod model;
 pub mod npy;
 pub mod optim;
+pub mod pca;
+pub mod plot;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pretrain;
 pub mod preview;
@@ -23,7 +26,12 @@ pub mod probe;
 pub mod readback;
 pub mod rng;
 pub mod run_dir;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod study;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod supervised;
 pub mod train;
+pub mod tsne;
 
 pub use error::{Error, Result};
 

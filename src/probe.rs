@@ -256,27 +256,39 @@ fn evaluate<B: Backend>(
     let k = classes.min(5);
     let (_, top) = head.forward(x).topk_with_indices(k, 1);
     let top = readback::ints(top)?;
+    Ok(report_from_top_k(&top, k, test.labels, classes, epochs))
+}
+
+/// Accuracies and confusion matrix from each example's `k` best predictions (row-major,
+/// best first).
+pub fn report_from_top_k(
+    top: &[i64],
+    k: usize,
+    labels: &[u8],
+    classes: usize,
+    epochs: usize,
+) -> ProbeReport {
     let mut confusion = vec![vec![0usize; classes]; classes];
     let (mut top1, mut top5) = (0usize, 0usize);
-    for (row, &label) in top.chunks(k).zip(test.labels) {
+    for (row, &label) in top.chunks(k.max(1)).zip(labels) {
         let label = label as usize;
         confusion[label][row[0] as usize] += 1;
         top1 += usize::from(row[0] as usize == label);
         top5 += usize::from(row.iter().any(|&p| p as usize == label));
     }
-    let n = test.labels.len().max(1) as f64;
+    let n = labels.len().max(1) as f64;
     let per_class = confusion
         .iter()
         .enumerate()
         .map(|(c, row)| row[c] as f64 / row.iter().sum::<usize>().max(1) as f64)
         .collect();
-    Ok(ProbeReport {
+    ProbeReport {
         top1: top1 as f64 / n,
         top5: top5 as f64 / n,
         per_class,
         confusion,
         epochs,
-    })
+    }
 }
 
 #[cfg(test)]

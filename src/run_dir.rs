@@ -145,12 +145,45 @@ impl RunDir {
     pub fn load_steps(&self) -> Result<Vec<StepLoss>> {
         load_rows(&self.steps_path())
     }
+
+    /// Writes `value` as pretty JSON to `name` in the folder, atomically.
+    pub fn save_json<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        self.create()?;
+        let json = serde_json::to_vec_pretty(value).map_err(|e| Error::Config(e.to_string()))?;
+        write_atomic(&self.root.join(name), &json)
+    }
+
+    /// Reads the JSON file `name` in the folder; `None` when it does not exist.
+    pub fn load_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        let path = self.root.join(name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::format(&path, e.to_string()))
+    }
+
+    /// Rewrites the CSV file `name` in the folder with these rows.
+    pub fn save_csv<T: CsvRow>(&self, name: &str, rows: &[T]) -> Result<()> {
+        self.create()?;
+        save_rows(&self.root.join(name), rows)
+    }
+
+    /// Reads the CSV file `name` in the folder (empty when absent).
+    pub fn load_csv<T: CsvRow>(&self, name: &str) -> Result<Vec<T>> {
+        load_rows(&self.root.join(name))
+    }
 }
 
 /// A record that is one line of a CSV file.
-trait CsvRow: Sized {
+pub trait CsvRow: Sized {
+    /// The header line.
     const HEADER: &'static str;
+    /// The record as one line, without the newline.
     fn to_line(&self) -> String;
+    /// The record from a line's comma-separated fields.
     fn from_fields(fields: &[&str]) -> Option<Self>;
 }
 

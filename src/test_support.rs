@@ -23,3 +23,20 @@ pub fn cifar10_dir() -> Option<PathBuf> {
         }
     }
 }
+
+/// Every encoder tensor (weights and BatchNorm buffers) by name, sorted: a comparison that
+/// ignores the safetensors header's metadata order.
+pub fn encoder_tensors<B: burn::prelude::Backend>(
+    encoder: &crate::model::ResNet<B>,
+) -> Vec<(String, Vec<u8>)> {
+    let normalization = crate::data::Normalization::imagenet();
+    let bytes = crate::model::weights::encoder_to_bytes(encoder, &normalization).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect();
+    tensors.sort();
+    tensors
+}
