@@ -3,6 +3,9 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+mod eval;
+pub use eval::*;
+
 /// SimCLR self-supervised learning: pretrain a ResNet-18 without labels, export and
 /// embed with it.
 #[derive(Parser, Debug)]
@@ -26,6 +29,14 @@ pub enum Command {
     AugmentPreview(PreviewArgs),
     /// Time full training steps and print one JSON line.
     Bench(BenchArgs),
+    /// Linear or MLP probes on frozen features at one or more label fractions.
+    Probe(ProbeArgs),
+    /// Train the supervised baseline (ResNet-18 + linear) on a fraction of the labels.
+    Supervised(Box<SupervisedArgs>),
+    /// t-SNE scatter of features h (CSV, PNG and SVG).
+    Tsne(TsneArgs),
+    /// The whole study: pretrain, probes, baselines, t-SNE and an HTML report.
+    Experiment(ExperimentArgs),
 }
 
 /// Which data to read.
@@ -119,18 +130,6 @@ pub struct PretrainArgs {
     pub backend: Option<String>,
 }
 
-/// Where a trained encoder comes from.
-#[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
-pub struct EncoderArgs {
-    /// A run folder (its last checkpoint)
-    #[arg(long, value_name = "DIR")]
-    pub run_dir: Option<PathBuf>,
-    /// An encoder in safetensors (from `simclr export` or torchvision)
-    #[arg(long, value_name = "FILE")]
-    pub weights: Option<PathBuf>,
-}
-
 /// Options of `export`.
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
@@ -146,7 +145,9 @@ pub struct ExportArgs {
 #[derive(Args, Debug, Clone)]
 pub struct EmbedArgs {
     #[command(flatten)]
-    pub encoder: EncoderArgs,
+    pub encoder: EvalEncoderArgs,
+    #[command(flatten)]
+    pub random: RandomInitArgs,
     #[command(flatten)]
     pub data: DataArgs,
     /// Split to encode: train or test

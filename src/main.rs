@@ -14,6 +14,10 @@ fn run() -> anyhow::Result<()> {
         Command::Embed(args) => commands::embed_command(args),
         Command::AugmentPreview(args) => commands::preview_command(args),
         Command::Bench(args) => commands::bench_command(args),
+        Command::Probe(args) => commands::probe_command(args),
+        Command::Supervised(args) => commands::supervised_command(*args),
+        Command::Tsne(args) => commands::tsne_command(args),
+        Command::Experiment(args) => commands::experiment_command(args),
     }
 }
 

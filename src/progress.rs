@@ -28,6 +28,12 @@ impl Bar {
     }
 }
 
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 impl Progress for Bar {
     fn start(&mut self, total: usize, done: usize) {
         self.bar.set_length(total as u64);
@@ -43,6 +49,11 @@ impl Progress for Bar {
     }
 
     fn epoch(&mut self, m: &EpochMetrics) {
+        // Runs of many short epochs (small label subsets) print about 20 lines.
+        let every = (self.epochs / 20).max(1);
+        if !m.epoch.is_multiple_of(every) && m.epoch != self.epochs {
+            return;
+        }
         let knn = m
             .knn_top1
             .map(|v| format!("  kNN top-1 {:.2}%", 100.0 * v))

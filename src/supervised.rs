@@ -193,6 +193,11 @@ struct Plan {
 }
 
 impl SupervisedConfig {
+    /// Epochs the run will train on `data`: `epochs`, or more to reach `min_steps`.
+    pub fn planned_epochs(&self, data: &Dataset) -> Result<usize> {
+        Ok(self.plan(data)?.epochs)
+    }
+
     fn plan(&self, data: &Dataset) -> Result<Plan> {
         let (indices, labels) = labelled(&data.train);
         if labels.is_empty() || data.test.is_empty() {

@@ -60,13 +60,19 @@ pub fn embed(values: &[f32], dim: usize, config: &TsneConfig) -> Result<Embeddin
         )));
     }
     if values.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Config("t-SNE input has NaN or infinite features".into()));
+        return Err(Error::Config(
+            "t-SNE input has NaN or infinite features".into(),
+        ));
     }
     let perplexity = config.perplexity.min((rows - 1) as f64 / 3.0);
     // bhtsne's Barnes-Hut path produces NaN positions (and then recurses without end in its
     // space-partitioning tree) when the neighbour count 3·perplexity nears the point count;
     // for so few points the exact gradient is cheap anyway.
-    let theta = if rows < EXACT_BELOW { 0.0 } else { config.theta };
+    let theta = if rows < EXACT_BELOW {
+        0.0
+    } else {
+        config.theta
+    };
     let (mut reduced, cols) = pca::project(values, dim, config.pca_dims, config.seed);
     break_ties(&mut reduced, config.seed);
     let data = Array2::from_shape_vec((rows, cols), reduced)
@@ -80,7 +86,9 @@ pub fn embed(values: &[f32], dim: usize, config: &TsneConfig) -> Result<Embeddin
         .map_err(|e| Error::Config(format!("t-SNE failed: {e}")))?;
     let points = out.rows().into_iter().map(|r| [r[0], r[1]]).collect();
     if !out.iter().all(|v| v.is_finite()) {
-        return Err(Error::Config("t-SNE diverged (non-finite positions)".into()));
+        return Err(Error::Config(
+            "t-SNE diverged (non-finite positions)".into(),
+        ));
     }
     Ok(Embedding2d {
         points,

@@ -1,6 +1,6 @@
 //! A built-in procedural dataset: 10 classes of 32×32 RGB images (five shapes, five
-//! textures) with random colours, position, scale and pixel noise. Colour carries no class
-//! information, so an encoder must learn shape and texture to separate the classes.
+//! textures) with random grey levels, position, scale and pixel noise. Brightness carries no
+//! class information, so an encoder must learn shape and texture to separate the classes.
 
 use super::{Dataset, Normalization, Split};
 use crate::rng::Rng;
@@ -52,14 +52,18 @@ struct Scene {
 
 impl Scene {
     fn sample(class: usize, rng: &mut Rng) -> Self {
-        let mut color = || [rng.uniform(), rng.uniform(), rng.uniform()];
-        let foreground = color();
-        let mut background = color();
-        // Keep the object visible: push the background away from a too-similar foreground.
-        let distance: f64 = (0..3).map(|c| (foreground[c] - background[c]).abs()).sum();
-        if distance < 0.6 {
-            background = foreground.map(|v| if v > 0.5 { v - 0.5 } else { v + 0.5 });
+        // Nearly grey levels with a faint tint: SimCLR tells instances apart by whatever
+        // survives its augmentations, and a distinctive colour pair per image would let it
+        // ignore shape and texture (its colour jitter shifts hue by at most 0.1). Levels
+        // are what brightness and contrast jitter scramble.
+        let foreground_level = rng.uniform();
+        let mut background_level = rng.uniform();
+        if (foreground_level - background_level).abs() < 0.35 {
+            background_level = (foreground_level + 0.5).rem_euclid(1.0);
         }
+        let tint = [0.0, 0.0, 0.0].map(|_: f64| 0.04 * (rng.uniform() - 0.5));
+        let colour = |level: f64| [0, 1, 2].map(|c| (level + tint[c]).clamp(0.0, 1.0));
+        let (foreground, background) = (colour(foreground_level), colour(background_level));
         Self {
             class,
             center: (rng.uniform_range(11.0, 21.0), rng.uniform_range(11.0, 21.0)),

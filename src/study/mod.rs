@@ -109,8 +109,13 @@ impl ExperimentConfig {
         match preset {
             ExperimentPreset::Synthetic => Self {
                 pretrain: PretrainConfig {
-                    epochs: 10,
+                    epochs: 14,
                     ..base.pretrain.clone()
+                },
+                supervised: SupervisedConfig {
+                    epochs: 5,
+                    min_steps: 60,
+                    ..base.supervised.clone()
                 },
                 tsne_points: 500,
                 ..base
@@ -118,8 +123,8 @@ impl ExperimentConfig {
             ExperimentPreset::Cifar10Small => Self {
                 pretrain: cifar10_small(),
                 supervised: SupervisedConfig {
-                    epochs: 5,
-                    min_steps: 150,
+                    epochs: 3,
+                    min_steps: 100,
                     batch_size: 128,
                     ..SupervisedConfig::default()
                 },

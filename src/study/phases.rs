@@ -4,7 +4,7 @@
 
 use super::ExperimentConfig;
 use crate::config::PretrainConfig;
-use crate::data::Dataset;
+use crate::data::{Dataset, Normalization, Split};
 use crate::encoder::EncoderSource;
 use crate::evaluation::{extract, labelled, probe, ProbeResult};
 use crate::features::encode;
@@ -12,8 +12,8 @@ use crate::pretrain::{pretrain, PretrainOptions, Progress, Silent};
 use crate::probe::stratified_subset;
 use crate::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::supervised::{train_supervised, SupervisedResult, RESULT_FILE};
-use crate::tsne::{embed, nearest_neighbour_accuracy, to_csv};
-use crate::{checkpoint::write_atomic, plot, readback, Result};
+use crate::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
+use crate::{checkpoint::write_atomic, plot, readback, Error, Result};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
@@ -234,7 +234,7 @@ fn supervised_phase<B: AutodiffBackend>(
             stop_after_epoch: None,
         };
         let supervised = config.supervised_at(fraction);
-        let mut bar = progress.training(supervised.epochs);
+        let mut bar = progress.training(supervised.planned_epochs(data)?);
         if let Some(result) =
             train_supervised::<B>(&supervised, data, &options, bar.as_mut(), device)?
         {
@@ -265,35 +265,46 @@ fn tsne_phase<B: AutodiffBackend>(
             continue;
         }
         progress.phase(&format!("t-SNE of the {name} encoder"));
-        let result = tsne_of::<B>(config, data, source, name, device)?;
-        write_tsne_files(study.root(), &result, &data.classes)?;
+        let (test, norm) = (&data.test, data.normalization);
+        let result = tsne_of::<B>(test, norm, config.tsne_points, &config.tsne, source, device)?;
+        write_tsne_files(
+            study.root(),
+            &format!("tsne-{name}"),
+            &result,
+            &data.classes,
+        )?;
         study.save_json(&file, &result)?;
         results.push(result);
     }
     Ok((results, start.elapsed().as_secs_f64()))
 }
 
-/// t-SNE of a stratified subset of the test split's features.
+/// t-SNE of the features of a stratified subset of about `points` labelled images of
+/// `split`.
 pub fn tsne_of<B: AutodiffBackend>(
-    config: &ExperimentConfig,
-    data: &Dataset,
+    split: &Split,
+    normalization: Normalization,
+    points: usize,
+    config: &TsneConfig,
     source: &EncoderSource,
-    name: &str,
     device: &B::Device,
 ) -> Result<TsneResult> {
-    let (indices, labels) = labelled(&data.test);
-    let share = config.tsne_points as f64 / indices.len().max(1) as f64;
-    let rows = stratified_subset(&labels, share.min(1.0), config.tsne.seed);
+    let (indices, labels) = labelled(split);
+    if indices.is_empty() {
+        return Err(Error::Config("t-SNE needs labelled images".into()));
+    }
+    let share = points as f64 / indices.len() as f64;
+    let rows = stratified_subset(&labels, share.min(1.0), config.seed);
     let chosen: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
-    let trained = source.load::<B>(data.train.height(), device)?;
-    let norm = trained.normalization.unwrap_or(data.normalization);
+    let trained = source.load::<B>(split.height(), device)?;
+    let norm = trained.normalization.unwrap_or(normalization);
     let encoder = trained.encoder.valid();
-    let h = encode(&encoder, &data.test, &chosen, &norm, 256, device);
+    let h = encode(&encoder, split, &chosen, &norm, 256, device);
     let values = readback::floats(h)?;
-    let embedding = embed(&values, encoder.config().feature_dim(), &config.tsne)?;
+    let embedding = embed(&values, encoder.config().feature_dim(), config)?;
     let labels: Vec<u8> = rows.iter().map(|&r| labels[r]).collect();
     Ok(TsneResult {
-        encoder: name.into(),
+        encoder: source.name(),
         nn_accuracy: nearest_neighbour_accuracy(&embedding.points, &labels),
         points: embedding.points,
         labels,
@@ -301,9 +312,15 @@ pub fn tsne_of<B: AutodiffBackend>(
     })
 }
 
-/// `tsne-NAME.csv`, `.png` and `.svg` in `dir`.
-pub fn write_tsne_files(dir: &Path, result: &TsneResult, classes: &[String]) -> Result<()> {
-    let stem = dir.join(format!("tsne-{}", result.encoder));
+/// `STEM.csv`, `STEM.png` and `STEM.svg` in `dir`.
+pub fn write_tsne_files(
+    dir: &Path,
+    stem: &str,
+    result: &TsneResult,
+    classes: &[String],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let stem = dir.join(stem);
     let title = format!("t-SNE of h: {} encoder", result.encoder);
     write_atomic(
         &stem.with_extension("csv"),

@@ -1,20 +1,23 @@
 //! The subcommands' work: turning arguments into library calls.
 
+mod evaluate;
+
+pub use evaluate::{experiment_command, probe_command, supervised_command, tsne_command};
+
 use crate::cli::{BenchArgs, DataArgs, EmbedArgs, ExportArgs, PretrainArgs, PreviewArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use burn::module::AutodiffModule;
-use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::config::{Preset, PretrainConfig};
 use simclr::data::{DatasetSpec, Split};
-use simclr::encoder::{self, TrainedEncoder};
+use simclr::encoder::{self, EncoderSource};
 use simclr::pretrain::{pretrain, PretrainOptions};
 use simclr::run_dir::RunDir;
 use std::path::{Path, PathBuf};
 
-fn parse<T: std::str::FromStr<Err = simclr::Error>>(value: &str) -> Result<T> {
+pub(crate) fn parse<T: std::str::FromStr<Err = simclr::Error>>(value: &str) -> Result<T> {
     Ok(value.parse::<T>()?)
 }
 
@@ -54,7 +57,11 @@ fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
     }
 }
 
-fn read_config_file(path: &Path, base: &PretrainConfig) -> Result<PretrainConfig> {
+/// `base` with the keys of a TOML or JSON file laid over it.
+pub(crate) fn read_config_file<T>(path: &Path, base: &T) -> Result<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let overlay: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
@@ -189,18 +196,8 @@ pub fn export_command(args: ExportArgs) -> Result<()> {
 
 struct EmbedTask {
     args: EmbedArgs,
-}
-
-fn load_encoder<B: Backend>(
-    run_dir: &Option<PathBuf>,
-    weights: &Option<PathBuf>,
-    device: &B::Device,
-) -> simclr::Result<TrainedEncoder<B>> {
-    match (run_dir, weights) {
-        (Some(run), _) => encoder::from_run_dir(&RunDir::new(run), device),
-        (None, Some(file)) => encoder::from_safetensors(file, device),
-        (None, None) => Err(simclr::Error::Config("pass --run-dir or --weights".into())),
-    }
+    source: EncoderSource,
+    spec: DatasetSpec,
 }
 
 fn labels_path(out: &Path) -> PathBuf {
@@ -216,15 +213,7 @@ impl BackendTask for EmbedTask {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<(usize, usize)> {
         let a = &self.args;
-        // A run's own dataset is the default for its encoder.
-        let mut spec = match &a.encoder.run_dir {
-            Some(run) => RunDir::new(run).load_config()?.dataset,
-            None => DatasetSpec::default(),
-        };
-        a.data
-            .apply(&mut spec)
-            .map_err(|e| simclr::Error::Config(format!("{e:#}")))?;
-        let data = spec.load()?;
+        let data = self.spec.load()?;
         let split: &Split = match a.split.as_str() {
             "train" => &data.train,
             "test" => &data.test,
@@ -240,7 +229,7 @@ impl BackendTask for EmbedTask {
                 a.split, data.name
             )));
         }
-        let trained = load_encoder::<B>(&a.encoder.run_dir, &a.encoder.weights, &device)?;
+        let trained = self.source.load::<B>(split.height(), &device)?;
         let encoder = trained.encoder.valid();
         let normalization = trained.normalization.unwrap_or(data.normalization);
         let indices: Vec<usize> = (0..split.len()).collect();
@@ -267,7 +256,9 @@ impl BackendTask for EmbedTask {
 pub fn embed_command(args: EmbedArgs) -> Result<()> {
     let kind: BackendKind = parse(&args.backend)?;
     let out = args.out.clone();
-    let (rows, cols) = dispatch(kind, EmbedTask { args })?;
+    let source = args.encoder.source(&args.random)?;
+    let spec = args.encoder.dataset(&args.data)?;
+    let (rows, cols) = dispatch(kind, EmbedTask { args, source, spec })?;
     eprintln!("wrote {} ({rows} x {cols})", out.display());
     Ok(())
 }

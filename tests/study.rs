@@ -1,0 +1,182 @@
+//! End-to-end tests of the evaluation subcommands (probe, supervised, tsne, experiment) on
+//! tiny synthetic data in temporary folders.
+
+mod common;
+use common::{csv, fails, ok};
+
+const SMALL_DATA: &[&str] = &[
+    "--dataset",
+    "synthetic",
+    "--synthetic-train",
+    "100",
+    "--synthetic-test",
+    "50",
+];
+
+fn with(base: &[&str], extra: &[&str]) -> Vec<String> {
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn probe_prints_one_json_line_per_fraction_and_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = with(
+        &["probe", "--random-init", "--width", "4"],
+        &[
+            SMALL_DATA,
+            &[
+                "--label-fraction",
+                "0.2,1",
+                "--head",
+                "linear,mlp",
+                "--seeds",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    let stdout = ok(dir.path(), &strs(&args));
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for line in &lines {
+        assert_eq!(line["encoder"], "random");
+        for key in [
+            "head",
+            "label_fraction",
+            "top1",
+            "top5",
+            "confusion",
+            "per_class",
+        ] {
+            assert!(!line[key].is_null(), "{key} missing in {line}");
+        }
+        let top1 = line["top1"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&top1));
+        assert_eq!(line["seeds"], 2);
+    }
+    assert_eq!(lines[0]["train_examples"], 20);
+    let saved: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.path().join("probe.json")).unwrap()).unwrap();
+    assert_eq!(saved.len(), 4);
+    let err = fails(
+        dir.path(),
+        &["probe", "--random-init", "--label-fraction", "0"],
+    );
+    assert!(err.contains("label fractions must be in (0, 1]"), "{err}");
+    let err = fails(dir.path(), &["probe", "--weights", "missing.safetensors"]);
+    assert!(err.contains("missing.safetensors"), "{err}");
+}
+
+#[test]
+fn supervised_trains_resumes_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = with(
+        &[
+            "supervised",
+            "--width",
+            "4",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "20",
+        ],
+        &[SMALL_DATA, &["--label-fraction", "0.5", "--run-dir", "sup"]].concat(),
+    );
+    let partial = with(&strs(&base), &["--stop-after-epoch", "1"]);
+    let stdout = ok(dir.path(), &strs(&partial));
+    assert!(
+        stdout.is_empty(),
+        "no result before the last epoch: {stdout}"
+    );
+    assert_eq!(csv(&dir.path().join("sup/metrics.csv")).len(), 1);
+    let err = fails(dir.path(), &strs(&base));
+    assert!(err.contains("already holds a supervised run"), "{err}");
+    let stdout = ok(dir.path(), &["supervised", "--run-dir", "sup", "--resume"]);
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(result["train_examples"], 50);
+    assert_eq!(result["steps"], 4);
+    assert!(result["top1"].as_f64().unwrap() >= 0.0);
+    assert_eq!(csv(&dir.path().join("sup/metrics.csv")).len(), 2);
+    assert!(dir.path().join("sup/result.json").exists());
+}
+
+#[test]
+fn tsne_writes_csv_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = with(
+        &["tsne", "--random-init", "--width", "4", "--points", "40"],
+        &[SMALL_DATA, &["--iterations", "300", "--out", "map"]].concat(),
+    );
+    ok(dir.path(), &strs(&args));
+    let rows = csv(&dir.path().join("map/tsne.csv"));
+    assert_eq!(rows.len(), 40);
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 3 && r[0].parse::<f64>().is_ok()));
+    let png = image::open(dir.path().join("map/tsne.png")).unwrap();
+    assert!(png.width() > 500);
+    let svg = std::fs::read_to_string(dir.path().join("map/tsne.svg")).unwrap();
+    assert!(svg.contains(r#"data-points="40""#));
+}
+
+#[test]
+fn experiment_writes_a_report_and_skips_finished_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tiny.toml"),
+        r#"
+label_fractions = [0.5, 1.0]
+probe_seeds = 1
+tsne_points = 40
+[pretrain]
+width = 4
+batch_size = 25
+epochs = 1
+[pretrain.dataset]
+synthetic_train_size = 100
+synthetic_test_size = 50
+[supervised]
+epochs = 1
+min_steps = 0
+batch_size = 25
+[tsne]
+iterations = 300
+"#,
+    )
+    .unwrap();
+    let args = ["experiment", "--config", "tiny.toml", "--out", "study"];
+    let stdout = ok(dir.path(), &args);
+    assert!(stdout.contains("| SimCLR + linear probe |"), "{stdout}");
+    assert!(
+        stdout.contains("| Supervised ResNet-18 (end to end) |"),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("study/report.html")).unwrap();
+    assert!(html.contains("id=\"label-fraction\"") && html.contains("<svg"));
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+    for file in [
+        "report.md",
+        "tsne-simclr.png",
+        "tsne-random.png",
+        "probes.json",
+    ] {
+        assert!(dir.path().join("study").join(file).exists(), "{file}");
+    }
+    let again = common::simclr(dir.path(), &args);
+    assert!(again.status.success());
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(log.contains("pretraining: done"), "{log}");
+    assert!(!log.contains("supervised baseline at"), "{log}");
+    let err = fails(dir.path(), &["experiment", "--preset", "imagenet"]);
+    assert!(
+        err.contains("unknown experiment preset 'imagenet'"),
+        "{err}"
+    );
+}
