@@ -43,6 +43,16 @@ pub fn labelled(split: &Split) -> (Vec<usize>, Vec<u8>) {
     (indices, labels)
 }
 
+/// The split indices of label subset `seed` at `fraction`: what the supervised baseline
+/// trains on, and the rows the probes train on (probes index the same array of labels).
+pub fn label_subset(split: &Split, fraction: f64, seed: u64) -> Vec<usize> {
+    let (indices, labels) = labelled(split);
+    stratified_subset(&labels, fraction, seed)
+        .into_iter()
+        .map(|row| indices[row])
+        .collect()
+}
+
 /// Encodes the labelled training images and the labelled test images.
 pub fn extract<B: Backend>(
     encoder: &ResNet<B>,
@@ -222,6 +232,43 @@ mod tests {
         // Random init is reproducible: the same seed gives the same encoder.
         let again = source.load::<AutodiffCpu>(32, &device).unwrap();
         assert!(before == encoder_tensors(&again.encoder));
+    }
+
+    #[test]
+    fn probes_and_the_supervised_baseline_draw_the_same_images() {
+        let spec = DatasetSpec {
+            synthetic_train_size: 200,
+            synthetic_test_size: 10,
+            ..DatasetSpec::default()
+        };
+        let mut data = spec.load().unwrap();
+        // Unlabelled images before the labelled ones (as if STL-10's unlabeled came first):
+        // subset rows and split indices then differ.
+        let all: Vec<usize> = (0..200).collect();
+        let mut train = crate::data::Split::empty(32, 32);
+        let unlabelled = data.train.batch_u8(&[0, 1, 2]);
+        let bytes = |v: Vec<u8>| crate::data::split::Bytes::Owned(std::sync::Arc::new(v));
+        train.push(crate::data::Pixels::RowMajor(bytes(unlabelled)), None);
+        let labels_before = data.train.labels();
+        let pixels = crate::data::Pixels::RowMajor(bytes(data.train.batch_u8(&all)));
+        train.push(pixels, labels_before);
+        data.train = train;
+        let (_, labels) = labelled(&data.train);
+        assert_eq!(labels.len(), 200);
+        for seed in 0..3 {
+            let images = label_subset(&data.train, 0.1, seed);
+            let rows = stratified_subset(&labels, 0.1, seed);
+            let shifted: Vec<usize> = rows.iter().map(|r| r + 3).collect();
+            assert_eq!(images, shifted);
+            assert_eq!(images.len(), 20);
+            let per_class = |c: u8| {
+                images
+                    .iter()
+                    .filter(|&&i| data.train.label(i) == Some(c))
+                    .count()
+            };
+            assert!((0..10).all(|c| per_class(c) == 2));
+        }
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl RunDir {
 
     /// Writes `value` as pretty JSON to `name` in the folder, atomically.
     pub fn save_json<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
-        self.create()?;
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         let json = serde_json::to_vec_pretty(value).map_err(|e| Error::Config(e.to_string()))?;
         write_atomic(&self.root.join(name), &json)
     }
@@ -163,17 +163,6 @@ impl RunDir {
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| Error::format(&path, e.to_string()))
-    }
-
-    /// Rewrites the CSV file `name` in the folder with these rows.
-    pub fn save_csv<T: CsvRow>(&self, name: &str, rows: &[T]) -> Result<()> {
-        self.create()?;
-        save_rows(&self.root.join(name), rows)
-    }
-
-    /// Reads the CSV file `name` in the folder (empty when absent).
-    pub fn load_csv<T: CsvRow>(&self, name: &str) -> Result<Vec<T>> {
-        load_rows(&self.root.join(name))
     }
 }
 

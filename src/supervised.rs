@@ -6,11 +6,11 @@ use crate::augment::{normalize, to_unit_tensor};
 use crate::backend::BackendKind;
 use crate::checkpoint::{record_from_bytes, record_to_bytes, CheckpointBytes};
 use crate::data::{Dataset, DatasetSpec};
-use crate::evaluation::labelled;
+use crate::evaluation::{label_subset, labelled};
 use crate::model::{ResNet, ResNetConfig, Stem};
 use crate::optim::{OptimizerConfig, OptimizerKind, OptimizerTask, Schedule};
 use crate::pretrain::{PretrainOptions, Progress};
-use crate::probe::{report_from_top_k, stratified_subset, ProbeReport};
+use crate::probe::{report_from_top_k, ProbeReport};
 use crate::rng::Rng;
 use crate::run_dir::{EpochMetrics, RunDir};
 use crate::{readback, Error, Result};
@@ -199,21 +199,21 @@ impl SupervisedConfig {
     }
 
     fn plan(&self, data: &Dataset) -> Result<Plan> {
-        let (indices, labels) = labelled(&data.train);
+        let (_, labels) = labelled(&data.train);
         if labels.is_empty() || data.test.is_empty() {
             return Err(Error::Config(format!(
                 "the supervised baseline needs labelled training and test images; {} has none",
                 data.name
             )));
         }
-        let rows = stratified_subset(&labels, self.label_fraction, self.subset_seed);
-        let batch = self.batch_size.min(rows.len());
+        let subset = label_subset(&data.train, self.label_fraction, self.subset_seed);
+        let batch = self.batch_size.min(subset.len());
         if batch < 2 {
             return Err(Error::Config(
                 "the supervised baseline needs batches of at least 2 images".into(),
             ));
         }
-        let steps_per_epoch = rows.len() / batch;
+        let steps_per_epoch = subset.len() / batch;
         let epochs = self
             .epochs
             .max(self.min_steps.div_ceil(steps_per_epoch))
@@ -223,8 +223,11 @@ impl SupervisedConfig {
             .len()
             .max(labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1));
         Ok(Plan {
-            subset: rows.iter().map(|&r| indices[r]).collect(),
-            labels: rows.iter().map(|&r| labels[r]).collect(),
+            labels: subset
+                .iter()
+                .map(|&i| data.train.label(i).unwrap_or_default())
+                .collect(),
+            subset,
             batch,
             steps_per_epoch,
             epochs,
@@ -502,13 +505,20 @@ mod tests {
 
     #[test]
     fn learns_the_synthetic_classes() {
-        let (config, data) = tiny();
+        let (config, _) = tiny();
         let config = SupervisedConfig {
+            dataset: DatasetSpec {
+                synthetic_train_size: 300,
+                synthetic_test_size: 100,
+                ..DatasetSpec::default()
+            },
             label_fraction: 1.0,
-            epochs: 8,
+            epochs: 10,
             width: 8,
+            batch_size: 30,
             ..config
         };
+        let data = config.dataset.load().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let result = run(&config, &data, &RunDir::new(dir.path()), false, None).unwrap();
         assert!(

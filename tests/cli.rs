@@ -1,6 +1,6 @@
 //! End-to-end tests of the `simclr` binary on tiny data in temporary folders.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod common;
 use common::{csv, fails, ok, read_npy};
