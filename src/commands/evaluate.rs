@@ -1,6 +1,6 @@
 //! The evaluation subcommands: probe, supervised, tsne, experiment.
 
-use super::{parse, read_config_file};
+use super::{parse, pick_split, read_config_file};
 use crate::cli::{
     DataArgs, EvalEncoderArgs, ExperimentArgs, ProbeArgs, RandomInitArgs, SupervisedArgs, TsneArgs,
 };
@@ -10,7 +10,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::config::PretrainConfig;
-use simclr::data::{DatasetSpec, Split};
+use simclr::data::DatasetSpec;
 use simclr::encoder::EncoderSource;
 use simclr::evaluation::{extract, probe, ProbeResult};
 use simclr::pretrain::{PretrainOptions, Progress};
@@ -234,15 +234,7 @@ impl BackendTask for TsneTask {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let a = &self.args;
         let data = self.spec.load()?;
-        let split: &Split = match a.split.as_str() {
-            "train" => &data.train,
-            "test" => &data.test,
-            other => {
-                return Err(simclr::Error::Config(format!(
-                    "unknown split '{other}' (expected train or test)"
-                )))
-            }
-        };
+        let split = pick_split(&data, &a.split)?;
         let config = TsneConfig {
             perplexity: a.perplexity,
             theta: a.theta,

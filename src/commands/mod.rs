@@ -11,7 +11,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::config::{Preset, PretrainConfig};
-use simclr::data::{DatasetSpec, Split};
+use simclr::data::{Dataset, DatasetSpec, Split};
 use simclr::encoder::{self, EncoderSource};
 use simclr::pretrain::{pretrain, PretrainOptions};
 use simclr::run_dir::RunDir;
@@ -200,6 +200,17 @@ struct EmbedTask {
     spec: DatasetSpec,
 }
 
+/// The split named on the command line.
+pub(crate) fn pick_split<'a>(data: &'a Dataset, name: &str) -> simclr::Result<&'a Split> {
+    match name {
+        "train" => Ok(&data.train),
+        "test" => Ok(&data.test),
+        other => Err(simclr::Error::Config(format!(
+            "unknown split '{other}' (expected train or test)"
+        ))),
+    }
+}
+
 fn labels_path(out: &Path) -> PathBuf {
     let stem = out
         .file_stem()
@@ -214,15 +225,7 @@ impl BackendTask for EmbedTask {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<(usize, usize)> {
         let a = &self.args;
         let data = self.spec.load()?;
-        let split: &Split = match a.split.as_str() {
-            "train" => &data.train,
-            "test" => &data.test,
-            other => {
-                return Err(simclr::Error::Config(format!(
-                    "unknown split '{other}' (expected train or test)"
-                )))
-            }
-        };
+        let split = pick_split(&data, &a.split)?;
         if split.is_empty() {
             return Err(simclr::Error::Config(format!(
                 "the {} split of {} is empty",

@@ -97,22 +97,32 @@ pub fn run_experiment<B: AutodiffBackend>(
         config.pretrain.clone()
     };
     let data = pretrain_config.dataset.load()?;
-    let mut timed = |name: &str, seconds: f64| -> Result<()> {
-        *times.entry(name.into()).or_default() += seconds;
+    let mut timed = |name: &str, start: Instant| -> Result<()> {
+        *times.entry(name.into()).or_default() += start.elapsed().as_secs_f64();
         study.save_json(PHASES_FILE, &times)
     };
-    let s = pretrain_phase::<B>(&pretrain_config, &data, &pretrain_run, progress, device)?;
-    timed("1 pretrain", s)?;
-    let sources = [
-        EncoderSource::RunDir(pretrain_run.root().to_path_buf()),
-        EncoderSource::RandomInit(Box::new(pretrain_config.clone())),
-    ];
-    let (probes, s) = probe_phase::<B>(config, &data, &sources, &study, progress, device)?;
-    timed("2 probes", s)?;
-    let (supervised, s) = supervised_phase::<B>(config, &data, root, progress, device)?;
-    timed("3 supervised", s)?;
-    let (tsne, s) = tsne_phase::<B>(config, &data, &sources, &study, progress, device)?;
-    timed("4 t-SNE", s)?;
+    let start = Instant::now();
+    pretrain_phase::<B>(&pretrain_config, &data, &pretrain_run, progress, device)?;
+    timed("1 pretrain", start)?;
+    let phases = Phases::<B> {
+        config,
+        data: &data,
+        sources: [
+            EncoderSource::RunDir(pretrain_run.root().to_path_buf()),
+            EncoderSource::RandomInit(Box::new(pretrain_config.clone())),
+        ],
+        folder: &study,
+        device,
+    };
+    let start = Instant::now();
+    let probes = phases.probes(progress)?;
+    timed("2 probes", start)?;
+    let start = Instant::now();
+    let supervised = phases.supervised(progress)?;
+    timed("3 supervised", start)?;
+    let start = Instant::now();
+    let tsne = phases.tsne(progress)?;
+    timed("4 t-SNE", start)?;
     let results = StudyResults {
         config: config.clone(),
         pretrain: pretrain_run.load_config()?,
@@ -135,11 +145,11 @@ fn pretrain_phase<B: AutodiffBackend>(
     run: &RunDir,
     progress: &mut dyn StudyProgress,
     device: &B::Device,
-) -> Result<f64> {
+) -> Result<()> {
     let done = run.load_metrics()?.last().map_or(0, |m| m.epoch);
     if done >= config.epochs && run.last_checkpoint().exists() {
         progress.phase(&format!("pretraining: done ({done} epochs), reusing it"));
-        return Ok(0.0);
+        return Ok(());
     }
     progress.phase(&format!(
         "pretraining on {} ({} images), epoch {done} of {}",
@@ -147,7 +157,6 @@ fn pretrain_phase<B: AutodiffBackend>(
         data.train.len(),
         config.epochs
     ));
-    let start = Instant::now();
     let options = PretrainOptions {
         run_dir: Some(run),
         resume: run.last_checkpoint().exists(),
@@ -155,128 +164,124 @@ fn pretrain_phase<B: AutodiffBackend>(
     };
     let mut bar = progress.training(config.epochs);
     pretrain::<B>(config, data, &options, bar.as_mut(), device)?;
-    Ok(start.elapsed().as_secs_f64())
+    Ok(())
 }
 
-fn probe_phase<B: AutodiffBackend>(
-    config: &ExperimentConfig,
-    data: &Dataset,
-    sources: &[EncoderSource],
-    study: &RunDir,
-    progress: &mut dyn StudyProgress,
-    device: &B::Device,
-) -> Result<(Vec<ProbeResult>, f64)> {
-    let start = Instant::now();
-    let mut results: Vec<ProbeResult> = study.load_json(PROBES_FILE)?.unwrap_or_default();
-    for (source, name) in sources.iter().zip(ENCODERS) {
-        let missing: Vec<_> = config
-            .heads
-            .iter()
-            .flat_map(|&h| config.label_fractions.iter().map(move |&f| (h, f)))
-            .filter(|&(h, f)| {
-                !results
-                    .iter()
-                    .any(|r| r.encoder == name && r.head == h && r.label_fraction == f)
-            })
-            .collect();
-        if missing.is_empty() {
-            continue;
+/// What the later phases share.
+struct Phases<'a, B: AutodiffBackend> {
+    config: &'a ExperimentConfig,
+    data: &'a Dataset,
+    /// The SimCLR encoder and the random one, in the order of [`ENCODERS`].
+    sources: [EncoderSource; 2],
+    folder: &'a RunDir,
+    device: &'a B::Device,
+}
+
+impl<B: AutodiffBackend> Phases<'_, B> {
+    fn probes(&self, progress: &mut dyn StudyProgress) -> Result<Vec<ProbeResult>> {
+        let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
+        let sources = &self.sources;
+        let mut results: Vec<ProbeResult> = study.load_json(PROBES_FILE)?.unwrap_or_default();
+        for (source, name) in sources.iter().zip(ENCODERS) {
+            let missing: Vec<_> = config
+                .heads
+                .iter()
+                .flat_map(|&h| config.label_fractions.iter().map(move |&f| (h, f)))
+                .filter(|&(h, f)| {
+                    !results
+                        .iter()
+                        .any(|r| r.encoder == name && r.head == h && r.label_fraction == f)
+                })
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            progress.phase(&format!("probes: encoding with the {name} encoder"));
+            let trained = source.load::<B>(data.train.height(), device)?;
+            let norm = trained.normalization.unwrap_or(data.normalization);
+            let features = extract(&trained.encoder.valid(), data, &norm, device)?;
+            for (head, fraction) in missing {
+                let seeds = config.probe_seeds;
+                let result = probe::<B>(
+                    &features,
+                    name,
+                    head,
+                    fraction,
+                    seeds,
+                    &config.probe,
+                    device,
+                )?;
+                progress.phase(&format!(
+                    "probe {name} {head:?} at {}% labels: top-1 {:.2}%",
+                    100.0 * fraction,
+                    100.0 * result.top1
+                ));
+                results.push(result);
+                study.save_json(PROBES_FILE, &results)?;
+            }
         }
-        progress.phase(&format!("probes: encoding with the {name} encoder"));
-        let trained = source.load::<B>(data.train.height(), device)?;
-        let norm = trained.normalization.unwrap_or(data.normalization);
-        let features = extract(&trained.encoder.valid(), data, &norm, device)?;
-        for (head, fraction) in missing {
-            let seeds = config.probe_seeds;
-            let result = probe::<B>(
-                &features,
-                name,
-                head,
-                fraction,
-                seeds,
-                &config.probe,
-                device,
+        Ok(results)
+    }
+
+    fn supervised(&self, progress: &mut dyn StudyProgress) -> Result<Vec<SupervisedResult>> {
+        let (config, data, device) = (self.config, self.data, self.device);
+        let root = self.folder.root();
+        let mut results = vec![];
+        for &fraction in &config.label_fractions {
+            let run = RunDir::new(root.join("supervised").join(format!("fraction-{fraction}")));
+            if let Some(done) = run.load_json::<SupervisedResult>(RESULT_FILE)? {
+                results.push(done);
+                continue;
+            }
+            progress.phase(&format!(
+                "supervised baseline at {}% labels",
+                100.0 * fraction
+            ));
+            let options = PretrainOptions {
+                run_dir: Some(&run),
+                resume: run.last_checkpoint().exists(),
+                stop_after_epoch: None,
+            };
+            let supervised = config.supervised_at(fraction);
+            let mut bar = progress.training(supervised.planned_epochs(data)?);
+            if let Some(result) =
+                train_supervised::<B>(&supervised, data, &options, bar.as_mut(), device)?
+            {
+                progress.phase(&format!(
+                    "supervised: top-1 {:.2}%",
+                    100.0 * result.report.top1
+                ));
+                results.push(result);
+            }
+        }
+        Ok(results)
+    }
+
+    fn tsne(&self, progress: &mut dyn StudyProgress) -> Result<Vec<TsneResult>> {
+        let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
+        let sources = &self.sources;
+        let mut results = vec![];
+        for (source, name) in sources.iter().zip(ENCODERS) {
+            let file = format!("tsne-{name}.json");
+            if let Some(done) = study.load_json::<TsneResult>(&file)? {
+                results.push(done);
+                continue;
+            }
+            progress.phase(&format!("t-SNE of the {name} encoder"));
+            let (test, norm) = (&data.test, data.normalization);
+            let result =
+                tsne_of::<B>(test, norm, config.tsne_points, &config.tsne, source, device)?;
+            write_tsne_files(
+                study.root(),
+                &format!("tsne-{name}"),
+                &result,
+                &data.classes,
             )?;
-            progress.phase(&format!(
-                "probe {name} {head:?} at {}% labels: top-1 {:.2}%",
-                100.0 * fraction,
-                100.0 * result.top1
-            ));
-            results.push(result);
-            study.save_json(PROBES_FILE, &results)?;
-        }
-    }
-    Ok((results, start.elapsed().as_secs_f64()))
-}
-
-fn supervised_phase<B: AutodiffBackend>(
-    config: &ExperimentConfig,
-    data: &Dataset,
-    root: &Path,
-    progress: &mut dyn StudyProgress,
-    device: &B::Device,
-) -> Result<(Vec<SupervisedResult>, f64)> {
-    let start = Instant::now();
-    let mut results = vec![];
-    for &fraction in &config.label_fractions {
-        let run = RunDir::new(root.join("supervised").join(format!("fraction-{fraction}")));
-        if let Some(done) = run.load_json::<SupervisedResult>(RESULT_FILE)? {
-            results.push(done);
-            continue;
-        }
-        progress.phase(&format!(
-            "supervised baseline at {}% labels",
-            100.0 * fraction
-        ));
-        let options = PretrainOptions {
-            run_dir: Some(&run),
-            resume: run.last_checkpoint().exists(),
-            stop_after_epoch: None,
-        };
-        let supervised = config.supervised_at(fraction);
-        let mut bar = progress.training(supervised.planned_epochs(data)?);
-        if let Some(result) =
-            train_supervised::<B>(&supervised, data, &options, bar.as_mut(), device)?
-        {
-            progress.phase(&format!(
-                "supervised: top-1 {:.2}%",
-                100.0 * result.report.top1
-            ));
+            study.save_json(&file, &result)?;
             results.push(result);
         }
+        Ok(results)
     }
-    Ok((results, start.elapsed().as_secs_f64()))
-}
-
-fn tsne_phase<B: AutodiffBackend>(
-    config: &ExperimentConfig,
-    data: &Dataset,
-    sources: &[EncoderSource],
-    study: &RunDir,
-    progress: &mut dyn StudyProgress,
-    device: &B::Device,
-) -> Result<(Vec<TsneResult>, f64)> {
-    let start = Instant::now();
-    let mut results = vec![];
-    for (source, name) in sources.iter().zip(ENCODERS) {
-        let file = format!("tsne-{name}.json");
-        if let Some(done) = study.load_json::<TsneResult>(&file)? {
-            results.push(done);
-            continue;
-        }
-        progress.phase(&format!("t-SNE of the {name} encoder"));
-        let (test, norm) = (&data.test, data.normalization);
-        let result = tsne_of::<B>(test, norm, config.tsne_points, &config.tsne, source, device)?;
-        write_tsne_files(
-            study.root(),
-            &format!("tsne-{name}"),
-            &result,
-            &data.classes,
-        )?;
-        study.save_json(&file, &result)?;
-        results.push(result);
-    }
-    Ok((results, start.elapsed().as_secs_f64()))
 }
 
 /// t-SNE of the features of a stratified subset of about `points` labelled images of
