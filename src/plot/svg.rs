@@ -3,9 +3,9 @@
 use super::{bounds, class_color, class_name, hex};
 use std::fmt::Write;
 
-const WIDTH: f64 = 560.0;
+const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 340.0;
-const MARGIN: [f64; 4] = [56.0, 30.0, 150.0, 44.0]; // left, top, right (legend), bottom
+const MARGIN: [f64; 4] = [60.0, 30.0, 215.0, 44.0]; // left, top, right (legend), bottom
 
 /// One line of a chart.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct Axes {
     pub log_x: bool,
     /// Fixed y range (otherwise the data's).
     pub y_range: Option<(f64, f64)>,
+    /// x ticks at these values with these labels (otherwise five even ticks).
+    pub x_ticks: Vec<(f64, String)>,
 }
 
 fn escape(text: &str) -> String {
@@ -41,6 +43,9 @@ fn escape(text: &str) -> String {
 }
 
 fn tick_label(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.01 {
+        return format!("{v:.1e}");
+    }
     let text = if v.abs() >= 1000.0 || v == v.round() {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
@@ -111,15 +116,25 @@ pub fn line_chart(axes: &Axes, series: &[Series]) -> String {
             tick_label(y)
         );
     }
-    for i in 0..=4 {
-        let t = x0 + (x1 - x0) * i as f64 / 4.0;
-        let x = if axes.log_x { 10f64.powf(t) } else { t };
+    let even: Vec<(f64, String)> = (0..=4)
+        .map(|i| {
+            let t = x0 + (x1 - x0) * i as f64 / 4.0;
+            let x = if axes.log_x { 10f64.powf(t) } else { t };
+            (x, tick_label(x))
+        })
+        .collect();
+    let ticks = if axes.x_ticks.is_empty() {
+        &even
+    } else {
+        &axes.x_ticks
+    };
+    for (x, label) in ticks {
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            px(x),
+            px(*x),
             mt + ph + 14.0,
-            tick_label(x)
+            escape(label)
         );
     }
     let _ = write!(
@@ -278,5 +293,6 @@ mod tests {
         assert!(matrix.contains(">4<") && matrix.ends_with("</svg>"));
         assert_eq!(tick_label(0.25), "0.25");
         assert_eq!(tick_label(1.0), "1");
+        assert_eq!(tick_label(0.00075), "7.5e-4");
     }
 }

@@ -129,6 +129,12 @@ fn fraction_chart(r: &StudyResults) -> String {
         y_label: "top-1 accuracy (%)".into(),
         log_x: true,
         y_range: None,
+        x_ticks: r
+            .config
+            .label_fractions
+            .iter()
+            .map(|&f| (f, fraction_label(f)))
+            .collect(),
     };
     line_chart(&axes, &series)
 }
