@@ -196,7 +196,7 @@ fn timing_md(r: &StudyResults) -> String {
     let pretrain: f64 = r.metrics.iter().map(|m| m.seconds).sum();
     let _ = writeln!(
         out,
-        "| (pretraining epochs, as logged) | {} |",
+        "| (pretraining steps as logged in metrics.csv, kNN monitor excluded) | {} |",
         duration(pretrain)
     );
     out
