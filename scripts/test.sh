@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, lints, unit + CLI tests, the wasm32 build of the
-# library and the CUDA build. Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset,
+# library, the CUDA build and the browser app's end-to-end test (needs
+# scripts/setup-web.sh once). Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset,
 # except under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,8 @@ step "wasm32 check of the library"
 cargo check --target wasm32-unknown-unknown --lib --no-default-features --features flex
 step "CUDA build"
 cargo build --features cuda
+step "clippy of the browser app (wasm32)"
+CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/simclr-wasm}" \
+    cargo clippy -p simclr-web --target wasm32-unknown-unknown -- -D warnings
+step "browser end-to-end (trunk build, headless Chromium: WebGPU and CPU fallback)"
+scripts/e2e.sh

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One-time setup for the browser app and its tests: the wasm32 target, wasm-bindgen-cli at
+# the version in Cargo.lock, trunk, Debian's Chromium + ChromeDriver, and the e2e test's npm
+# packages. Safe to run again: what is already there is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-unknown-unknown
+
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$bindgen_version" ]; then
+    # Without --locked: its lock file pins crates that do not build here.
+    cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+# trunk 0.22 needs a newer rustc than this toolchain; 0.21.14 builds with --locked (without
+# it, newer lightningcss/cssparser releases break its build).
+if ! trunk --version 2>/dev/null | grep -q '^trunk 0.21.14'; then
+    cargo install trunk --version 0.21.14 --locked
+fi
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update && apt-get install -y chromium chromium-driver
+    else
+        sudo apt-get update && sudo apt-get install -y chromium chromium-driver
+    fi
+fi
+
+(cd tests/e2e && npm ci --no-audit --no-fund)
