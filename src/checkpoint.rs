@@ -115,6 +115,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// A checkpoint of a training state, a model and its optimiser.
+pub fn pack<B, M, O, S>(state: &S, model: &M, optim: &O) -> Result<CheckpointBytes>
+where
+    B: burn::tensor::backend::AutodiffBackend,
+    M: burn::module::AutodiffModule<B>,
+    O: burn::optim::Optimizer<M, B>,
+    S: serde::Serialize,
+{
+    Ok(CheckpointBytes {
+        state: serde_json::to_vec(state).map_err(|e| Error::Config(e.to_string()))?,
+        model: record_to_bytes::<B, _>(model.clone().into_record())?,
+        optimizer: record_to_bytes::<B, _>(optim.to_record())?,
+    })
+}
+
+/// State, model and optimiser restored from a checkpoint; `path` names it in errors.
+pub fn unpack<B, M, O, S>(
+    checkpoint: CheckpointBytes,
+    model: M,
+    optim: O,
+    device: &B::Device,
+    path: &Path,
+) -> Result<(S, M, O)>
+where
+    B: burn::tensor::backend::AutodiffBackend,
+    M: burn::module::AutodiffModule<B>,
+    O: burn::optim::Optimizer<M, B>,
+    S: serde::de::DeserializeOwned,
+{
+    let state = serde_json::from_slice(&checkpoint.state)
+        .map_err(|e| Error::format(path, format!("bad training state: {e}")))?;
+    let model = model.load_record(record_from_bytes::<B, _>(checkpoint.model, device, path)?);
+    let optim = optim.load_record(record_from_bytes::<B, _>(
+        checkpoint.optimizer,
+        device,
+        path,
+    )?);
+    Ok((state, model, optim))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

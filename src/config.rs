@@ -168,11 +168,7 @@ impl PretrainConfig {
 
     /// The encoder's stem for images of `side` pixels.
     pub fn resolved_stem(&self, side: usize) -> Stem {
-        self.stem.unwrap_or(if side > 64 {
-            Stem::Imagenet
-        } else {
-            Stem::Cifar
-        })
+        self.stem.unwrap_or(Stem::for_side(side))
     }
 
     /// The model configuration for images of `side` pixels.

@@ -72,6 +72,22 @@ impl EncoderSource {
         }
     }
 
+    /// The encoder in inference mode (running BatchNorm statistics, no autodiff) for images
+    /// of `side` pixels, and the normalisation to feed it: its own, else `fallback`.
+    pub fn frozen<B: burn::tensor::backend::AutodiffBackend>(
+        &self,
+        side: usize,
+        fallback: Normalization,
+        device: &B::Device,
+    ) -> Result<(ResNet<B::InnerBackend>, Normalization)> {
+        use burn::module::AutodiffModule;
+        let trained = self.load::<B>(side, device)?;
+        Ok((
+            trained.encoder.valid(),
+            trained.normalization.unwrap_or(fallback),
+        ))
+    }
+
     /// Loads (or initialises) the encoder for images of `side` pixels.
     pub fn load<B: Backend>(&self, side: usize, device: &B::Device) -> Result<TrainedEncoder<B>> {
         match self {

@@ -43,6 +43,17 @@ pub fn labelled(split: &Split) -> (Vec<usize>, Vec<u8>) {
     (indices, labels)
 }
 
+/// Rejects label fractions outside (0, 1].
+pub fn check_fraction(fraction: f64) -> Result<()> {
+    if fraction > 0.0 && fraction <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "label fraction {fraction} is not in (0, 1]"
+        )))
+    }
+}
+
 /// The split indices of label subset `seed` at `fraction`: what the supervised baseline
 /// trains on, and the rows the probes train on (probes index the same array of labels).
 pub fn label_subset(split: &Split, fraction: f64, seed: u64) -> Vec<usize> {

@@ -18,19 +18,41 @@ pub fn encode<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Tensor<B, 2> {
+    if indices.is_empty() {
+        return Tensor::zeros([0, encoder.config().feature_dim()], device);
+    }
+    forward_images(
+        split,
+        indices,
+        normalization,
+        batch_size,
+        device,
+        |images| encoder.forward(images),
+    )
+}
+
+/// `forward` applied to the normalised images at `indices`, `batch_size` at a time, the
+/// outputs stacked in order. `indices` must not be empty.
+///
+/// # Shapes
+/// - `forward`: `[n, 3, H, W]` → `[n, D]`; output: `[indices.len(), D]`
+pub fn forward_images<B: Backend>(
+    split: &Split,
+    indices: &[usize],
+    normalization: &Normalization,
+    batch_size: usize,
+    device: &B::Device,
+    forward: impl Fn(Tensor<B, 4>) -> Tensor<B, 2>,
+) -> Tensor<B, 2> {
     let chunks: Vec<Tensor<B, 2>> = indices
         .chunks(batch_size.max(1))
         .map(|chunk| {
             let pixels = split.batch_u8(chunk);
             let images =
                 to_unit_tensor::<B>(&pixels, chunk.len(), split.height(), split.width(), device);
-            encoder.forward(normalize(images, normalization))
+            forward(normalize(images, normalization))
         })
         .collect();
-    if chunks.is_empty() {
-        let dim = 8 * encoder.config().width;
-        return Tensor::zeros([0, dim], device);
-    }
     Tensor::cat(chunks, 0)
 }
 

@@ -6,6 +6,8 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+const CONFIG_FILE: &str = "config.json";
+
 /// One row of `metrics.csv`: the end of an epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
@@ -55,7 +57,7 @@ impl RunDir {
 
     /// `config.json`.
     pub fn config_path(&self) -> PathBuf {
-        self.root.join("config.json")
+        self.root.join(CONFIG_FILE)
     }
 
     /// `metrics.csv`.
@@ -86,15 +88,15 @@ impl RunDir {
     /// Saves the resolved configuration.
     pub fn save_config(&self, config: &PretrainConfig) -> Result<()> {
         self.create()?;
-        let json = serde_json::to_vec_pretty(config).map_err(|e| Error::Config(e.to_string()))?;
-        write_atomic(&self.config_path(), &json)
+        self.save_json(CONFIG_FILE, config)
     }
 
     /// Loads the configuration saved by an earlier run.
     pub fn load_config(&self) -> Result<PretrainConfig> {
-        let path = self.config_path();
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))
+        self.load_json(CONFIG_FILE)?.ok_or_else(|| {
+            let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+            Error::io(self.config_path(), missing)
+        })
     }
 
     /// Writes `last.ckpt`, and a copy `epoch-NNNN.ckpt` when `keep_copy`.
@@ -167,12 +169,9 @@ impl RunDir {
 }
 
 /// A record that is one line of a CSV file.
-pub trait CsvRow: Sized {
-    /// The header line.
+trait CsvRow: Sized {
     const HEADER: &'static str;
-    /// The record as one line, without the newline.
     fn to_line(&self) -> String;
-    /// The record from a line's comma-separated fields.
     fn from_fields(fields: &[&str]) -> Option<Self>;
 }
 

@@ -4,9 +4,10 @@
 
 use crate::augment::{normalize, to_unit_tensor};
 use crate::backend::BackendKind;
-use crate::checkpoint::{record_from_bytes, record_to_bytes, CheckpointBytes};
+use crate::checkpoint::{pack, unpack};
 use crate::data::{Dataset, DatasetSpec};
 use crate::evaluation::{label_subset, labelled};
+use crate::features::forward_images;
 use crate::model::{ResNet, ResNetConfig, Stem};
 use crate::optim::{OptimizerConfig, OptimizerKind, OptimizerTask, Schedule};
 use crate::pretrain::{PretrainOptions, Progress};
@@ -256,12 +257,7 @@ impl<B: AutodiffBackend> OptimizerTask<B, Classifier<B>> for Loop<'_, B> {
                 .step(state.step, row.loss, row.lr, row.views_per_s);
             metrics.push(row.clone());
             if let Some(run) = self.run {
-                let checkpoint = CheckpointBytes {
-                    state: serde_json::to_vec(&state).map_err(|e| Error::Config(e.to_string()))?,
-                    model: record_to_bytes::<B, _>(model.clone().into_record())?,
-                    optimizer: record_to_bytes::<B, _>(optim.to_record())?,
-                };
-                run.save_checkpoint(&checkpoint, state.epoch, false)?;
+                run.save_checkpoint(&pack(&state, &model, &optim)?, state.epoch, false)?;
                 run.save_metrics(&metrics)?;
             }
             self.progress.epoch(&row);
@@ -298,11 +294,7 @@ impl<B: AutodiffBackend> Loop<'_, B> {
     ) -> Result<Started<B, O>> {
         let (config, device) = (self.config, self.device);
         let side = self.data.train.height();
-        let stem = config.stem.unwrap_or(if side > 64 {
-            Stem::Imagenet
-        } else {
-            Stem::Cifar
-        });
+        let stem = config.stem.unwrap_or(Stem::for_side(side));
         B::seed(device, config.seed);
         let encoder = ResNetConfig::new().with_width(config.width).with_stem(stem);
         let model = crate::model::materialize(Classifier {
@@ -311,14 +303,9 @@ impl<B: AutodiffBackend> Loop<'_, B> {
         });
         let mut started = (model, optim, LoopState::default(), vec![]);
         if let (Some(run), true) = (self.run, self.resume) {
-            let checkpoint = run.load_checkpoint()?;
             let path = run.last_checkpoint();
-            started.2 = serde_json::from_slice(&checkpoint.state)
-                .map_err(|e| Error::format(&path, format!("bad training state: {e}")))?;
-            let record = record_from_bytes::<B, _>(checkpoint.model, device, &path)?;
-            started.0 = started.0.load_record(record);
-            let record = record_from_bytes::<B, _>(checkpoint.optimizer, device, &path)?;
-            started.1 = started.1.load_record(record);
+            (started.2, started.0, started.1) =
+                unpack(run.load_checkpoint()?, started.0, started.1, device, &path)?;
             started.3 = run.load_metrics()?;
             let epoch = started.2.epoch;
             started.3.retain(|m: &EpochMetrics| m.epoch <= epoch);
@@ -392,13 +379,9 @@ fn evaluate<B: Backend>(
     let test = &data.test;
     let (indices, labels) = labelled(test);
     let k = classes.min(5);
-    let mut top = vec![];
-    for chunk in indices.chunks(256) {
-        let pixels = test.batch_u8(chunk);
-        let images = to_unit_tensor::<B>(&pixels, chunk.len(), test.height(), test.width(), device);
-        let logits = model.forward(normalize(images, &data.normalization));
-        top.extend(readback::ints(logits.topk_with_indices(k, 1).1)?);
-    }
+    let norm = &data.normalization;
+    let logits = forward_images(test, &indices, norm, 256, device, |x| model.forward(x));
+    let top = readback::ints(logits.topk_with_indices(k, 1).1)?;
     Ok(report_from_top_k(&top, k, &labels, classes, epochs))
 }
 

@@ -5,7 +5,7 @@
 //! back as a device tensor; callers read it back when they choose.
 
 use crate::augment::AugmentConfig;
-use crate::checkpoint::{record_from_bytes, record_to_bytes, CheckpointBytes};
+use crate::checkpoint::{pack, unpack, CheckpointBytes};
 use crate::config::PretrainConfig;
 use crate::data::{Normalization, Split};
 use crate::loss::nt_xent;
@@ -13,7 +13,6 @@ use crate::model::SimclrModel;
 use crate::optim::Schedule;
 use crate::rng::Rng;
 use crate::{Error, Result};
-use burn::module::Module;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
@@ -179,21 +178,13 @@ impl<B: AutodiffBackend, O: Optimizer<SimclrModel<B>, B>> Trainer<B, O> {
 
     /// Everything needed to continue the run later.
     pub fn checkpoint(&self) -> Result<CheckpointBytes> {
-        Ok(CheckpointBytes {
-            state: serde_json::to_vec(&self.state).map_err(|e| Error::Config(e.to_string()))?,
-            model: record_to_bytes::<B, _>(self.model.clone().into_record())?,
-            optimizer: record_to_bytes::<B, _>(self.optim.to_record())?,
-        })
+        pack(&self.state, &self.model, &self.optim)
     }
 
     /// Continues from a checkpoint; `path` names it in errors.
     pub fn restore(mut self, checkpoint: CheckpointBytes, path: &Path) -> Result<Self> {
-        self.state = serde_json::from_slice(&checkpoint.state)
-            .map_err(|e| Error::format(path, format!("bad training state: {e}")))?;
-        let record = record_from_bytes::<B, _>(checkpoint.model, &self.device, path)?;
-        self.model = self.model.load_record(record);
-        let record = record_from_bytes::<B, _>(checkpoint.optimizer, &self.device, path)?;
-        self.optim = self.optim.load_record(record);
+        (self.state, self.model, self.optim) =
+            unpack(checkpoint, self.model, self.optim, &self.device, path)?;
         Ok(self)
     }
 }

@@ -69,7 +69,7 @@ fn probe_prints_one_json_line_per_fraction_and_head() {
         dir.path(),
         &["probe", "--random-init", "--label-fraction", "0"],
     );
-    assert!(err.contains("label fractions must be in (0, 1]"), "{err}");
+    assert!(err.contains("label fraction 0 is not in (0, 1]"), "{err}");
     let err = fails(dir.path(), &["probe", "--weights", "missing.safetensors"]);
     assert!(err.contains("missing.safetensors"), "{err}");
 }

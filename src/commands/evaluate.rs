@@ -1,18 +1,17 @@
 //! The evaluation subcommands: probe, supervised, tsne, experiment.
 
-use super::{parse, pick_split, read_config_file};
+use super::{parse, pick_split, read_config_file, set};
 use crate::cli::{
     DataArgs, EvalEncoderArgs, ExperimentArgs, ProbeArgs, RandomInitArgs, SupervisedArgs, TsneArgs,
 };
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::config::PretrainConfig;
 use simclr::data::DatasetSpec;
 use simclr::encoder::EncoderSource;
-use simclr::evaluation::{extract, probe, ProbeResult};
+use simclr::evaluation::{check_fraction, extract, probe, ProbeResult};
 use simclr::pretrain::{PretrainOptions, Progress};
 use simclr::probe::{HeadKind, ProbeConfig};
 use simclr::run_dir::RunDir;
@@ -65,8 +64,8 @@ impl BackendTask for ProbeTask {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let data = self.spec.load()?;
-        let trained = self.source.load::<B>(data.train.height(), &device)?;
-        let norm = trained.normalization.unwrap_or(data.normalization);
+        let side = data.train.height();
+        let (encoder, norm) = self.source.frozen::<B>(side, data.normalization, &device)?;
         eprintln!(
             "encoding {} training and {} test images of {} with the {} encoder",
             data.train.len(),
@@ -74,7 +73,7 @@ impl BackendTask for ProbeTask {
             data.name,
             self.source.name()
         );
-        let features = extract(&trained.encoder.valid(), &data, &norm, &device)?;
+        let features = extract(&encoder, &data, &norm, &device)?;
         let base = ProbeConfig {
             weight_decay: self.args.weight_decay,
             ..ProbeConfig::default()
@@ -99,8 +98,8 @@ impl BackendTask for ProbeTask {
 
 /// `simclr probe`.
 pub fn probe_command(args: ProbeArgs) -> Result<()> {
-    if args.label_fraction.iter().any(|f| !(*f > 0.0 && *f <= 1.0)) {
-        bail!("label fractions must be in (0, 1]");
+    for &fraction in &args.label_fraction {
+        check_fraction(fraction)?;
     }
     let heads = args
         .head
@@ -193,9 +192,7 @@ pub fn supervised_command(args: SupervisedArgs) -> Result<()> {
                 config.stem = Some(parse(stem)?);
             }
             args.data.apply(&mut config.dataset)?;
-            if !(config.label_fraction > 0.0 && config.label_fraction <= 1.0) {
-                bail!("--label-fraction must be in (0, 1]");
-            }
+            check_fraction(config.label_fraction)?;
             config
         }
     };
@@ -312,15 +309,9 @@ fn experiment_config(args: &ExperimentArgs) -> Result<ExperimentConfig> {
     if let Some(path) = &args.data {
         config.pretrain.dataset.path = Some(path.clone());
     }
-    if let Some(epochs) = args.epochs {
-        config.pretrain.epochs = epochs;
-    }
-    if let Some(fractions) = &args.label_fraction {
-        config.label_fractions = fractions.clone();
-    }
-    if let Some(seeds) = args.probe_seeds {
-        config.probe_seeds = seeds;
-    }
+    set(&mut config.pretrain.epochs, args.epochs);
+    set(&mut config.label_fractions, args.label_fraction.clone());
+    set(&mut config.probe_seeds, args.probe_seeds);
     if let Some(backend) = &args.backend {
         config.pretrain.backend = parse(backend)?;
     }

@@ -7,7 +7,6 @@ pub use evaluate::{experiment_command, probe_command, supervised_command, tsne_c
 use crate::cli::{BenchArgs, DataArgs, EmbedArgs, ExportArgs, PretrainArgs, PreviewArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::config::{Preset, PretrainConfig};
@@ -122,7 +121,8 @@ pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConf
     Ok(config)
 }
 
-fn set<T>(target: &mut T, value: Option<T>) {
+/// `value` into `target` when given.
+pub(crate) fn set<T>(target: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *target = v;
     }
@@ -232,9 +232,9 @@ impl BackendTask for EmbedTask {
                 a.split, data.name
             )));
         }
-        let trained = self.source.load::<B>(split.height(), &device)?;
-        let encoder = trained.encoder.valid();
-        let normalization = trained.normalization.unwrap_or(data.normalization);
+        let (encoder, normalization) =
+            self.source
+                .frozen::<B>(split.height(), data.normalization, &device)?;
         let indices: Vec<usize> = (0..split.len()).collect();
         let h = simclr::features::encode(
             &encoder,

@@ -21,6 +21,15 @@ pub enum Stem {
 }
 
 impl Stem {
+    /// The usual stem for square images of `side` pixels: CIFAR's up to 64 px.
+    pub fn for_side(side: usize) -> Self {
+        if side > 64 {
+            Stem::Imagenet
+        } else {
+            Stem::Cifar
+        }
+    }
+
     /// The stem's name as used on the command line and in weight metadata.
     pub fn name(self) -> &'static str {
         match self {

@@ -164,15 +164,11 @@ impl ExperimentConfig {
     /// Rejects studies that cannot run.
     pub fn validate(&self) -> Result<()> {
         self.pretrain.validate()?;
-        if self.label_fractions.is_empty()
-            || self
-                .label_fractions
-                .iter()
-                .any(|f| !(*f > 0.0 && *f <= 1.0))
-        {
-            return Err(Error::Config(
-                "label fractions must be in (0, 1], at least one".into(),
-            ));
+        if self.label_fractions.is_empty() {
+            return Err(Error::Config("name at least one label fraction".into()));
+        }
+        for &fraction in &self.label_fractions {
+            crate::evaluation::check_fraction(fraction)?;
         }
         if self.heads.is_empty() {
             return Err(Error::Config("name at least one probe head".into()));

@@ -14,7 +14,6 @@ use crate::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::supervised::{train_supervised, SupervisedResult, RESULT_FILE};
 use crate::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
 use crate::{checkpoint::write_atomic, plot, readback, Error, Result};
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -77,7 +76,6 @@ pub struct StudyResults {
 
 const PROBES_FILE: &str = "probes.json";
 const PHASES_FILE: &str = "phases.json";
-const ENCODERS: [&str; 2] = ["simclr", "random"];
 
 /// Runs (or resumes) the study in folder `root` and writes `report.html` and `report.md`.
 pub fn run_experiment<B: AutodiffBackend>(
@@ -171,7 +169,7 @@ fn pretrain_phase<B: AutodiffBackend>(
 struct Phases<'a, B: AutodiffBackend> {
     config: &'a ExperimentConfig,
     data: &'a Dataset,
-    /// The SimCLR encoder and the random one, in the order of [`ENCODERS`].
+    /// The SimCLR encoder and the random one (named `simclr` and `random`).
     sources: [EncoderSource; 2],
     folder: &'a RunDir,
     device: &'a B::Device,
@@ -182,7 +180,8 @@ impl<B: AutodiffBackend> Phases<'_, B> {
         let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
         let sources = &self.sources;
         let mut results: Vec<ProbeResult> = study.load_json(PROBES_FILE)?.unwrap_or_default();
-        for (source, name) in sources.iter().zip(ENCODERS) {
+        for source in sources {
+            let name = source.name();
             let missing: Vec<_> = config
                 .heads
                 .iter()
@@ -190,21 +189,21 @@ impl<B: AutodiffBackend> Phases<'_, B> {
                 .filter(|&(h, f)| {
                     !results
                         .iter()
-                        .any(|r| r.encoder == name && r.head == h && r.label_fraction == f)
+                        .any(|r| r.encoder == *name && r.head == h && r.label_fraction == f)
                 })
                 .collect();
             if missing.is_empty() {
                 continue;
             }
             progress.phase(&format!("probes: encoding with the {name} encoder"));
-            let trained = source.load::<B>(data.train.height(), device)?;
-            let norm = trained.normalization.unwrap_or(data.normalization);
-            let features = extract(&trained.encoder.valid(), data, &norm, device)?;
+            let side = data.train.height();
+            let (encoder, norm) = source.frozen::<B>(side, data.normalization, device)?;
+            let features = extract(&encoder, data, &norm, device)?;
             for (head, fraction) in missing {
                 let seeds = config.probe_seeds;
                 let result = probe::<B>(
                     &features,
-                    name,
+                    &name,
                     head,
                     fraction,
                     seeds,
@@ -261,7 +260,8 @@ impl<B: AutodiffBackend> Phases<'_, B> {
         let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
         let sources = &self.sources;
         let mut results = vec![];
-        for (source, name) in sources.iter().zip(ENCODERS) {
+        for source in sources {
+            let name = source.name();
             let file = format!("tsne-{name}.json");
             if let Some(done) = study.load_json::<TsneResult>(&file)? {
                 results.push(done);
@@ -301,9 +301,7 @@ pub fn tsne_of<B: AutodiffBackend>(
     let share = points as f64 / indices.len() as f64;
     let rows = stratified_subset(&labels, share.min(1.0), config.seed);
     let chosen: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
-    let trained = source.load::<B>(split.height(), device)?;
-    let norm = trained.normalization.unwrap_or(normalization);
-    let encoder = trained.encoder.valid();
+    let (encoder, norm) = source.frozen::<B>(split.height(), normalization, device)?;
     let h = encode(&encoder, split, &chosen, &norm, 256, device);
     let values = readback::floats(h)?;
     let embedding = embed(&values, encoder.config().feature_dim(), config)?;

@@ -88,23 +88,6 @@ pub fn accuracy_table_md(r: &StudyResults) -> String {
     out
 }
 
-fn accuracy_table_html(r: &StudyResults) -> String {
-    let mut out = String::from("<table><tr><th>method</th>");
-    for &f in &r.config.label_fractions {
-        let _ = write!(out, "<th>{} labels</th>", fraction_label(f));
-    }
-    out.push_str("</tr>");
-    for row in rows(r) {
-        let _ = write!(out, "<tr><td>{}</td>", row.method);
-        for cell in &row.cells {
-            let _ = write!(out, "<td>{}</td>", percent(cell));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</table>");
-    out
-}
-
 fn fraction_chart(r: &StudyResults) -> String {
     let series: Vec<Series> = rows(r)
         .into_iter()
@@ -264,7 +247,7 @@ pub fn html(r: &StudyResults) -> String {
         r.config.preset,
         summary_md(r).replace("**", "")
     );
-    let _ = write!(out, "<section id=\"accuracy\"><h2>Test top-1 accuracy (%)</h2>{}<p>Probes: mean ± std over label subsets; the supervised baseline uses subset 0.</p></section>", accuracy_table_html(r));
+    let _ = write!(out, "<section id=\"accuracy\"><h2>Test top-1 accuracy (%)</h2>{}<p>Probes: mean ± std over label subsets; the supervised baseline uses subset 0.</p></section>", md_table_to_html(&accuracy_table_md(r)));
     let _ = write!(
         out,
         "<section id=\"label-fraction\"><h2>Label-fraction curve</h2>{}</section>",
