@@ -67,7 +67,7 @@ struct Timed<'a, B: AutodiffBackend> {
 impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Timed<'_, B> {
     type Output = Result<BenchReport>;
 
-    fn run<O: Optimizer<SimclrModel<B>, B>>(self, optim: O) -> Self::Output {
+    fn run<O: Optimizer<SimclrModel<B>, B> + 'static>(self, optim: O) -> Self::Output {
         let mut trainer = Trainer::<B, O>::new(
             self.config,
             &self.data.train,

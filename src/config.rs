@@ -43,7 +43,8 @@ pub struct PretrainConfig {
     pub checkpoint_every: usize,
     /// Compute backend.
     pub backend: BackendKind,
-    /// Side length of the training images, filled in when the run starts.
+    /// Side length of the augmented views (the training images' when absent; filled in
+    /// when the run starts).
     pub image_size: Option<usize>,
     /// Input normalisation, filled in from the dataset when the run starts.
     pub normalization: Option<Normalization>,

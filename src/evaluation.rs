@@ -64,13 +64,46 @@ pub fn label_subset(split: &Split, fraction: f64, seed: u64) -> Vec<usize> {
         .collect()
 }
 
-/// Encodes the labelled training images and the labelled test images.
-pub fn extract<B: Backend>(
+/// Features of the labelled training and test images, still on the device.
+pub struct PendingFeatures<B: Backend> {
+    train: Tensor<B, 2>,
+    train_labels: Vec<u8>,
+    test: Tensor<B, 2>,
+    test_labels: Vec<u8>,
+    dim: usize,
+}
+
+impl<B: Backend> PendingFeatures<B> {
+    /// Reads the features back, blocking until the device is done.
+    pub fn read(self) -> Result<FeatureSet> {
+        Ok(FeatureSet {
+            train: readback::floats(self.train)?,
+            train_labels: self.train_labels,
+            test: readback::floats(self.test)?,
+            test_labels: self.test_labels,
+            dim: self.dim,
+        })
+    }
+
+    /// [`Self::read`] without blocking (a browser's WebGPU device).
+    pub async fn read_async(self) -> Result<FeatureSet> {
+        Ok(FeatureSet {
+            train: readback::floats_async(self.train).await?,
+            train_labels: self.train_labels,
+            test: readback::floats_async(self.test).await?,
+            test_labels: self.test_labels,
+            dim: self.dim,
+        })
+    }
+}
+
+/// Queues the encoding of the labelled training images and the labelled test images.
+pub fn encode_labelled<B: Backend>(
     encoder: &ResNet<B>,
     data: &Dataset,
     normalization: &Normalization,
     device: &B::Device,
-) -> Result<FeatureSet> {
+) -> Result<PendingFeatures<B>> {
     let (train_idx, train_labels) = labelled(&data.train);
     let (test_idx, test_labels) = labelled(&data.test);
     if train_idx.is_empty() || test_idx.is_empty() {
@@ -81,16 +114,25 @@ pub fn extract<B: Backend>(
             test_idx.len()
         )));
     }
-    let run = |split: &Split, idx: &[usize]| {
-        readback::floats(encode(encoder, split, idx, normalization, 256, device))
-    };
-    Ok(FeatureSet {
-        train: run(&data.train, &train_idx)?,
+    let run =
+        |split: &Split, idx: &[usize]| encode(encoder, split, idx, normalization, 256, device);
+    Ok(PendingFeatures {
+        train: run(&data.train, &train_idx),
         train_labels,
-        test: run(&data.test, &test_idx)?,
+        test: run(&data.test, &test_idx),
         test_labels,
         dim: encoder.config().feature_dim(),
     })
+}
+
+/// Encodes the labelled training images and the labelled test images.
+pub fn extract<B: Backend>(
+    encoder: &ResNet<B>,
+    data: &Dataset,
+    normalization: &Normalization,
+    device: &B::Device,
+) -> Result<FeatureSet> {
+    encode_labelled(encoder, data, normalization, device)?.read()
 }
 
 /// One probe result, averaged over label subsets.

@@ -66,6 +66,133 @@ pub fn vote(
         .collect()
 }
 
+/// A kNN evaluation with its memory bank encoded, queried a chunk of test images at a time
+/// so that the similarity matrix stays small.
+pub struct KnnMonitor<'a, B: Backend> {
+    encoder: &'a ResNet<B>,
+    test: &'a Split,
+    normalization: &'a Normalization,
+    device: &'a B::Device,
+    bank: Tensor<B, 2>,
+    bank_labels: Vec<u8>,
+    queries: Vec<usize>,
+    query_labels: Vec<u8>,
+    classes: usize,
+    k: usize,
+    temperature: f64,
+}
+
+/// Queries of one chunk: the top-k similarities and bank indices, still on the device.
+pub struct KnnChunk<B: Backend> {
+    /// `[queries, k]` cosine similarities.
+    pub similarities: Tensor<B, 2>,
+    /// `[queries, k]` bank rows.
+    pub neighbours: Tensor<B, 2, Int>,
+}
+
+const QUERY_CHUNK: usize = 256;
+
+impl<'a, B: Backend> KnnMonitor<'a, B> {
+    /// Encodes the memory bank, or None when either split has no labels.
+    pub fn new(
+        encoder: &'a ResNet<B>,
+        train: &Split,
+        test: &'a Split,
+        normalization: &'a Normalization,
+        config: &KnnConfig,
+        device: &'a B::Device,
+    ) -> Option<Self> {
+        let mut bank = labelled_indices(train);
+        let mut queries = labelled_indices(test);
+        if bank.is_empty() || queries.is_empty() {
+            return None;
+        }
+        if config.train_samples > 0 && bank.len() > config.train_samples {
+            // A fixed subset, independent of the training run's random streams.
+            Rng::new(0x004B_4E4E).shuffle(&mut bank);
+            bank.truncate(config.train_samples);
+            bank.sort_unstable();
+        }
+        if config.test_samples > 0 {
+            queries.truncate(config.test_samples);
+        }
+        let labels = |split: &Split, idx: &[usize]| -> Vec<u8> {
+            idx.iter().map(|&i| split.label(i).unwrap_or(0)).collect()
+        };
+        let bank_labels = labels(train, &bank);
+        let query_labels = labels(test, &queries);
+        let classes = bank_labels
+            .iter()
+            .chain(&query_labels)
+            .map(|&l| l as usize + 1)
+            .max()
+            .unwrap_or(1);
+        let features = encode(encoder, train, &bank, normalization, 256, device);
+        Some(Self {
+            encoder,
+            test,
+            normalization,
+            device,
+            bank: l2_normalize(features),
+            k: config.k.min(bank.len()),
+            bank_labels,
+            queries,
+            query_labels,
+            classes,
+            temperature: config.temperature,
+        })
+    }
+
+    /// Query chunks to run.
+    pub fn chunks(&self) -> usize {
+        self.queries.len().div_ceil(QUERY_CHUNK)
+    }
+
+    /// Queues the neighbour search of chunk `chunk`.
+    pub fn query(&self, chunk: usize) -> KnnChunk<B> {
+        let end = ((chunk + 1) * QUERY_CHUNK).min(self.queries.len());
+        let indices = &self.queries[chunk * QUERY_CHUNK..end];
+        let q = encode(
+            self.encoder,
+            self.test,
+            indices,
+            self.normalization,
+            256,
+            self.device,
+        );
+        let sims = l2_normalize(q).matmul(self.bank.clone().transpose());
+        let (similarities, neighbours) = sims.topk_with_indices(self.k, 1);
+        KnnChunk {
+            similarities,
+            neighbours,
+        }
+    }
+
+    /// Correct predictions of a chunk, from its read-back results.
+    pub fn correct(&self, chunk: usize, similarities: &[f32], neighbours: &[i64]) -> usize {
+        let end = ((chunk + 1) * QUERY_CHUNK).min(self.queries.len());
+        let labels = &self.query_labels[chunk * QUERY_CHUNK..end];
+        let predicted = vote(
+            similarities,
+            neighbours,
+            &self.bank_labels,
+            self.k,
+            self.classes,
+            self.temperature,
+        );
+        predicted
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| **p == **l as usize)
+            .count()
+    }
+
+    /// Accuracy from the total of correct predictions.
+    pub fn accuracy(&self, correct: usize) -> f64 {
+        correct as f64 / self.queries.len() as f64
+    }
+}
+
 /// Top-1 accuracy of the kNN classifier, or None when either split has no labels.
 pub fn evaluate<B: Backend>(
     encoder: &ResNet<B>,
@@ -75,55 +202,39 @@ pub fn evaluate<B: Backend>(
     config: &KnnConfig,
     device: &B::Device,
 ) -> Result<Option<f64>> {
-    let mut bank = labelled_indices(train);
-    let mut queries = labelled_indices(test);
-    if bank.is_empty() || queries.is_empty() {
+    let Some(monitor) = KnnMonitor::new(encoder, train, test, normalization, config, device) else {
         return Ok(None);
-    }
-    if config.train_samples > 0 && bank.len() > config.train_samples {
-        // A fixed subset, independent of the training run's random streams.
-        Rng::new(0x004B_4E4E).shuffle(&mut bank);
-        bank.truncate(config.train_samples);
-        bank.sort_unstable();
-    }
-    if config.test_samples > 0 {
-        queries.truncate(config.test_samples);
-    }
-    let labels = |split: &Split, idx: &[usize]| -> Vec<u8> {
-        idx.iter().map(|&i| split.label(i).unwrap_or(0)).collect()
     };
-    let bank_labels = labels(train, &bank);
-    let query_labels = labels(test, &queries);
-    let classes = bank_labels
-        .iter()
-        .chain(&query_labels)
-        .map(|&l| l as usize + 1)
-        .max()
-        .unwrap_or(1);
-    let bank_features = l2_normalize(encode(encoder, train, &bank, normalization, 256, device));
-    let k = config.k.min(bank.len());
-    let mut correct = 0usize;
-    for (chunk, chunk_labels) in queries.chunks(256).zip(query_labels.chunks(256)) {
-        let q = l2_normalize(encode(encoder, test, chunk, normalization, 256, device));
-        let sims = q.matmul(bank_features.clone().transpose());
-        let (values, indices) = sims.topk_with_indices(k, 1);
-        let values = readback::floats(values)?;
-        let indices = readback::ints(indices)?;
-        let predicted = vote(
-            &values,
-            &indices,
-            &bank_labels,
-            k,
-            classes,
-            config.temperature,
-        );
-        correct += predicted
-            .iter()
-            .zip(chunk_labels)
-            .filter(|(p, l)| **p == **l as usize)
-            .count();
+    let mut correct = 0;
+    for chunk in 0..monitor.chunks() {
+        let out = monitor.query(chunk);
+        let similarities = readback::floats(out.similarities)?;
+        let neighbours = readback::ints(out.neighbours)?;
+        correct += monitor.correct(chunk, &similarities, &neighbours);
     }
-    Ok(Some(correct as f64 / queries.len() as f64))
+    Ok(Some(monitor.accuracy(correct)))
+}
+
+/// [`evaluate`] without blocking (a browser's WebGPU device).
+pub async fn evaluate_async<B: Backend>(
+    encoder: &ResNet<B>,
+    train: &Split,
+    test: &Split,
+    normalization: &Normalization,
+    config: &KnnConfig,
+    device: &B::Device,
+) -> Result<Option<f64>> {
+    let Some(monitor) = KnnMonitor::new(encoder, train, test, normalization, config, device) else {
+        return Ok(None);
+    };
+    let mut correct = 0;
+    for chunk in 0..monitor.chunks() {
+        let out = monitor.query(chunk);
+        let similarities = readback::floats_async(out.similarities).await?;
+        let neighbours = readback::ints_async(out.neighbours).await?;
+        correct += monitor.correct(chunk, &similarities, &neighbours);
+    }
+    Ok(Some(monitor.accuracy(correct)))
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ struct Driver<'a, B: AutodiffBackend> {
 impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Driver<'_, B> {
     type Output = Result<PretrainOutcome<B>>;
 
-    fn run<O: Optimizer<SimclrModel<B>, B>>(mut self, optim: O) -> Self::Output {
+    fn run<O: Optimizer<SimclrModel<B>, B> + 'static>(mut self, optim: O) -> Self::Output {
         let data = self.dataset;
         let mut trainer = Trainer::<B, O>::new(
             self.config,
@@ -103,7 +103,7 @@ impl<B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Driver<'_, B> {
                 steps.retain(|s: &StepLoss| s.step <= trainer.state.step);
             }
             let resolved = PretrainConfig {
-                image_size: Some(data.train.height()),
+                image_size: Some(self.config.image_size.unwrap_or(data.train.height())),
                 normalization: Some(data.normalization),
                 ..self.config.clone()
             };

@@ -1,24 +1,42 @@
 //! Reading tensors back to the host, with failures as errors rather than empty data.
 //!
-//! These block until the device is done: keep them out of the training step.
+//! The plain functions block until the device is done: keep them out of the training
+//! step. In a browser a WebGPU device cannot block: use the `_async` ones there.
 
 use crate::{Error, Result};
 use burn::prelude::*;
+use burn::tensor::TensorData;
+
+fn to_vec<T: burn::tensor::Element>(data: TensorData) -> Result<Vec<T>> {
+    data.convert::<T>()
+        .to_vec::<T>()
+        .map_err(|e| Error::Device(format!("{e:?}")))
+}
 
 /// The values of a float tensor, row-major.
 pub fn floats<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| Error::Device(format!("{e:?}")))
+    to_vec(tensor.into_data())
 }
 
 /// The values of an integer tensor, row-major.
 pub fn ints<B: Backend, const D: usize>(tensor: Tensor<B, D, Int>) -> Result<Vec<i64>> {
-    tensor
-        .into_data()
-        .convert::<i64>()
-        .to_vec::<i64>()
-        .map_err(|e| Error::Device(format!("{e:?}")))
+    to_vec(tensor.into_data())
+}
+
+/// [`floats`] without blocking.
+pub async fn floats_async<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Result<Vec<f32>> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Device(format!("{e:?}")))?;
+    to_vec(data)
+}
+
+/// [`ints`] without blocking.
+pub async fn ints_async<B: Backend, const D: usize>(tensor: Tensor<B, D, Int>) -> Result<Vec<i64>> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Device(format!("{e:?}")))?;
+    to_vec(data)
 }

@@ -240,7 +240,7 @@ impl SupervisedConfig {
 impl<B: AutodiffBackend> OptimizerTask<B, Classifier<B>> for Loop<'_, B> {
     type Output = Result<Option<SupervisedResult>>;
 
-    fn run<O: Optimizer<Classifier<B>, B>>(self, optim: O) -> Self::Output {
+    fn run<O: Optimizer<Classifier<B>, B> + 'static>(self, optim: O) -> Self::Output {
         let (config, data, device) = (self.config, self.data, self.device);
         let plan = config.plan(data)?;
         let (mut model, mut optim, mut state, mut metrics) = self.start(&plan, optim)?;

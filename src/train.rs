@@ -95,8 +95,10 @@ impl<B: AutodiffBackend, O: Optimizer<SimclrModel<B>, B>> Trainer<B, O> {
                 train.len()
             )));
         }
+        // Views are resized to `image_size` (RandomResizedCrop's output size) when it is set.
+        let image_size = config.image_size.unwrap_or(train.height());
         B::seed(device, config.seed);
-        let model = config.model(train.height()).init::<B>(device);
+        let model = config.model(image_size).init::<B>(device);
         let warmup_steps =
             (config.optimizer.warmup_epochs * steps_per_epoch as f64).round() as usize;
         Ok(Self {
@@ -115,7 +117,7 @@ impl<B: AutodiffBackend, O: Optimizer<SimclrModel<B>, B>> Trainer<B, O> {
             },
             steps_per_epoch,
             order: vec![],
-            image_size: train.height(),
+            image_size,
             device: device.clone(),
         })
     }

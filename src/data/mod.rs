@@ -6,6 +6,7 @@ pub mod source;
 pub mod split;
 pub mod stl10;
 pub mod synthetic;
+pub mod upload;
 
 pub use source::{DatasetKind, DatasetSpec};
 pub use split::{Pixels, Split};

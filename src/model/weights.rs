@@ -56,23 +56,20 @@ fn walk_stage<B: Backend, V: LayerVisitor<B>>(
         .collect()
 }
 
-struct Exporter {
-    tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)>,
+/// Collects the encoder's tensors, flattened, without reading them back yet.
+struct Exporter<B: Backend> {
+    /// Name, shape and values of each f32 tensor, in file order.
+    tensors: Vec<(String, Vec<usize>, Tensor<B, 1>)>,
 }
 
-impl Exporter {
-    fn push<B: Backend, const D: usize>(&mut self, name: String, tensor: Tensor<B, D>) {
-        let data = tensor.into_data().convert::<f32>();
-        self.tensors.push((
-            name,
-            data.shape.to_vec(),
-            data.as_bytes().to_vec(),
-            Dtype::F32,
-        ));
+impl<B: Backend> Exporter<B> {
+    fn push<const D: usize>(&mut self, name: String, tensor: Tensor<B, D>) {
+        let shape = tensor.dims().to_vec();
+        self.tensors.push((name, shape, tensor.flatten(0, D - 1)));
     }
 }
 
-impl<B: Backend> LayerVisitor<B> for Exporter {
+impl<B: Backend> LayerVisitor<B> for Exporter<B> {
     fn conv(&mut self, name: &str, conv: Conv2d<B>) -> Result<Conv2d<B>> {
         self.push(format!("{name}.weight"), conv.weight.val());
         Ok(conv)
@@ -83,15 +80,93 @@ impl<B: Backend> LayerVisitor<B> for Exporter {
         self.push(format!("{name}.bias"), bn.beta.val());
         self.push(format!("{name}.running_mean"), bn.running_mean.value_sync());
         self.push(format!("{name}.running_var"), bn.running_var.value_sync());
-        // PyTorch's BatchNorm carries this buffer; strict loading expects it.
-        let zero = 0i64.to_le_bytes().to_vec();
-        self.tensors.push((
-            format!("{name}.num_batches_tracked"),
-            vec![],
-            zero,
-            Dtype::I64,
-        ));
         Ok(bn)
+    }
+}
+
+/// The encoder's weights gathered into one device tensor, ready to be read back once and
+/// written as safetensors.
+pub struct PendingWeights<B: Backend> {
+    layout: Vec<(String, Vec<usize>)>,
+    values: Tensor<B, 1>,
+    metadata: HashMap<String, String>,
+}
+
+/// Queues the gathering of the encoder's weights for [`encoder_to_bytes`].
+pub fn queue_encoder<B: Backend>(
+    encoder: &ResNet<B>,
+    normalization: &Normalization,
+) -> Result<PendingWeights<B>> {
+    let config = encoder.config();
+    let mut exporter = Exporter { tensors: vec![] };
+    walk(encoder.clone(), &mut exporter)?;
+    let (layout, parts): (Vec<_>, Vec<_>) = exporter
+        .tensors
+        .into_iter()
+        .map(|(name, shape, values)| ((name, shape), values))
+        .unzip();
+    let join = |v: &[f32; 3]| v.map(|x| x.to_string()).join(",");
+    let metadata = HashMap::from([
+        ("arch".to_string(), "resnet18".to_string()),
+        ("width".to_string(), config.width.to_string()),
+        ("stem".to_string(), config.stem.name().to_string()),
+        ("normalize_mean".to_string(), join(&normalization.mean)),
+        ("normalize_std".to_string(), join(&normalization.std)),
+    ]);
+    Ok(PendingWeights {
+        layout,
+        values: Tensor::cat(parts, 0),
+        metadata,
+    })
+}
+
+impl<B: Backend> PendingWeights<B> {
+    /// The safetensors bytes, blocking until the device is done.
+    pub fn bytes(self) -> Result<Vec<u8>> {
+        let values = crate::readback::floats(self.values.clone())?;
+        self.serialize(&values)
+    }
+
+    /// [`Self::bytes`] without blocking (a browser's WebGPU device).
+    pub async fn bytes_async(self) -> Result<Vec<u8>> {
+        let values = crate::readback::floats_async(self.values.clone()).await?;
+        self.serialize(&values)
+    }
+
+    fn serialize(self, values: &[f32]) -> Result<Vec<u8>> {
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = vec![];
+        let mut offset = 0;
+        for (name, shape) in self.layout {
+            let len = shape.iter().product::<usize>();
+            let bytes = values[offset..offset + len]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            offset += len;
+            if let Some(layer) = name.strip_suffix(".running_var") {
+                // PyTorch's BatchNorm carries this buffer; strict loading expects it.
+                let counter = (format!("{layer}.num_batches_tracked"), vec![]);
+                tensors.push((name, shape, bytes, Dtype::F32));
+                tensors.push((
+                    counter.0,
+                    counter.1,
+                    0i64.to_le_bytes().to_vec(),
+                    Dtype::I64,
+                ));
+            } else {
+                tensors.push((name, shape, bytes, Dtype::F32));
+            }
+        }
+        let views = tensors
+            .iter()
+            .map(|(name, shape, bytes, dtype)| {
+                safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))?;
+        safetensors::serialize(views, Some(self.metadata))
+            .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))
     }
 }
 
@@ -179,28 +254,7 @@ pub fn encoder_to_bytes<B: Backend>(
     encoder: &ResNet<B>,
     normalization: &Normalization,
 ) -> Result<Vec<u8>> {
-    let config = encoder.config();
-    let mut exporter = Exporter { tensors: vec![] };
-    walk(encoder.clone(), &mut exporter)?;
-    let views = exporter
-        .tensors
-        .iter()
-        .map(|(name, shape, bytes, dtype)| {
-            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
-                .map(|view| (name.clone(), view))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))?;
-    let join = |v: &[f32; 3]| v.map(|x| x.to_string()).join(",");
-    let metadata = HashMap::from([
-        ("arch".to_string(), "resnet18".to_string()),
-        ("width".to_string(), config.width.to_string()),
-        ("stem".to_string(), config.stem.name().to_string()),
-        ("normalize_mean".to_string(), join(&normalization.mean)),
-        ("normalize_std".to_string(), join(&normalization.std)),
-    ]);
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))
+    queue_encoder(encoder, normalization)?.bytes()
 }
 
 /// An encoder loaded from safetensors bytes; `path` names the source in errors.

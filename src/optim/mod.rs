@@ -119,7 +119,7 @@ impl OptimizerConfig {
     pub fn with_optimizer<B, M, T>(&self, task: T) -> T::Output
     where
         B: AutodiffBackend,
-        M: AutodiffModule<B>,
+        M: AutodiffModule<B> + 'static,
         T: OptimizerTask<B, M>,
     {
         let lars = LarsConfig::new()
@@ -148,5 +148,5 @@ pub trait OptimizerTask<B: AutodiffBackend, M: AutodiffModule<B>> {
     /// What the work returns.
     type Output;
     /// Runs with optimiser `optim`.
-    fn run<O: Optimizer<M, B>>(self, optim: O) -> Self::Output;
+    fn run<O: Optimizer<M, B> + 'static>(self, optim: O) -> Self::Output;
 }
