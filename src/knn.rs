@@ -148,8 +148,11 @@ impl<'a, B: Backend> KnnMonitor<'a, B> {
         self.queries.len().div_ceil(QUERY_CHUNK)
     }
 
-    /// Queues the neighbour search of chunk `chunk`.
-    pub fn query(&self, chunk: usize) -> KnnChunk<B> {
+    /// Queues the cosine similarities of chunk `chunk`'s queries to the bank.
+    ///
+    /// # Shapes
+    /// - output: `[queries in the chunk, bank size]`
+    pub fn similarities(&self, chunk: usize) -> Tensor<B, 2> {
         let end = ((chunk + 1) * QUERY_CHUNK).min(self.queries.len());
         let indices = &self.queries[chunk * QUERY_CHUNK..end];
         let q = encode(
@@ -160,12 +163,36 @@ impl<'a, B: Backend> KnnMonitor<'a, B> {
             256,
             self.device,
         );
-        let sims = l2_normalize(q).matmul(self.bank.clone().transpose());
-        let (similarities, neighbours) = sims.topk_with_indices(self.k, 1);
+        l2_normalize(q).matmul(self.bank.clone().transpose())
+    }
+
+    /// Queues the neighbour search of chunk `chunk` on the device.
+    pub fn query(&self, chunk: usize) -> KnnChunk<B> {
+        let (similarities, neighbours) = self.similarities(chunk).topk_with_indices(self.k, 1);
         KnnChunk {
             similarities,
             neighbours,
         }
+    }
+
+    /// The top-k of read-back similarity rows, found on the host (for backends without a
+    /// device sort, such as WebGPU in a browser).
+    pub fn top_k(&self, similarities: &[f32]) -> (Vec<f32>, Vec<i64>) {
+        let bank = self.bank_labels.len();
+        let mut values = Vec::with_capacity(similarities.len() / bank.max(1) * self.k);
+        let mut indices = Vec::with_capacity(values.capacity());
+        for row in similarities.chunks(bank.max(1)) {
+            let mut order: Vec<usize> = (0..row.len()).collect();
+            let by_similarity = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]);
+            if self.k < order.len() {
+                order.select_nth_unstable_by(self.k, by_similarity);
+                order.truncate(self.k);
+            }
+            order.sort_unstable_by(by_similarity);
+            values.extend(order.iter().map(|&i| row[i]));
+            indices.extend(order.iter().map(|&i| i as i64));
+        }
+        (values, indices)
     }
 
     /// Correct predictions of a chunk, from its read-back results.
@@ -215,7 +242,7 @@ pub fn evaluate<B: Backend>(
     Ok(Some(monitor.accuracy(correct)))
 }
 
-/// [`evaluate`] without blocking (a browser's WebGPU device).
+/// [`evaluate`] without blocking (a browser's WebGPU device), with the top-k on the host.
 pub async fn evaluate_async<B: Backend>(
     encoder: &ResNet<B>,
     train: &Split,
@@ -229,9 +256,8 @@ pub async fn evaluate_async<B: Backend>(
     };
     let mut correct = 0;
     for chunk in 0..monitor.chunks() {
-        let out = monitor.query(chunk);
-        let similarities = readback::floats_async(out.similarities).await?;
-        let neighbours = readback::ints_async(out.neighbours).await?;
+        let rows = readback::floats_async(monitor.similarities(chunk)).await?;
+        let (similarities, neighbours) = monitor.top_k(&rows);
         correct += monitor.correct(chunk, &similarities, &neighbours);
     }
     Ok(Some(monitor.accuracy(correct)))
@@ -249,5 +275,44 @@ mod tests {
         let labels = [0, 1, 1];
         assert_eq!(vote(&sims, &idx, &labels, 3, 2, 0.1), vec![0]);
         assert_eq!(vote(&sims, &idx, &labels, 3, 2, 100.0), vec![1]);
+    }
+
+    #[test]
+    fn host_top_k_matches_the_device_one() {
+        use crate::backend::Cpu;
+        use crate::data::DatasetSpec;
+        use crate::model::ResNetConfig;
+        let data = DatasetSpec {
+            synthetic_train_size: 40,
+            synthetic_test_size: 300,
+            ..Default::default()
+        }
+        .load()
+        .unwrap();
+        let device = Default::default();
+        let encoder = ResNetConfig::new().with_width(2).init::<Cpu>(&device);
+        let config = KnnConfig {
+            k: 5,
+            ..KnnConfig::default()
+        };
+        let norm = data.normalization;
+        let monitor =
+            KnnMonitor::new(&encoder, &data.train, &data.test, &norm, &config, &device).unwrap();
+        assert_eq!(monitor.chunks(), 2);
+        for chunk in 0..monitor.chunks() {
+            let on_device = monitor.query(chunk);
+            let values = readback::floats(on_device.similarities).unwrap();
+            let indices = readback::ints(on_device.neighbours).unwrap();
+            let rows = readback::floats(monitor.similarities(chunk)).unwrap();
+            let (host_values, host_indices) = monitor.top_k(&rows);
+            assert_eq!(host_values.len(), values.len());
+            for (a, b) in host_values.iter().zip(&values) {
+                assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+            }
+            assert_eq!(
+                monitor.correct(chunk, &host_values, &host_indices),
+                monitor.correct(chunk, &values, &indices)
+            );
+        }
     }
 }

@@ -58,11 +58,11 @@ fn stl10_from_files(mut files: Vec<(String, Vec<u8>)>, origin: &Path) -> Result<
             (Some(x), Some(y)) => Ok(Some((x, y))),
             (None, None) => Ok(None),
             (Some(_), None) => Err(Error::format(
-                &origin.join(format!("{split}_X.bin")),
+                origin.join(format!("{split}_X.bin")),
                 format!("{split}_y.bin (its labels) is missing"),
             )),
             (None, Some(_)) => Err(Error::format(
-                &origin.join(format!("{split}_y.bin")),
+                origin.join(format!("{split}_y.bin")),
                 format!("{split}_X.bin (its images) is missing"),
             )),
         }

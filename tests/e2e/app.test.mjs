@@ -1,6 +1,14 @@
-// Serves dist/ on 127.0.0.1, opens it in Debian's headless Chromium (WebGPU on SwiftShader
-// with --enable-unsafe-webgpu; the CPU fallback without it), trains the tiny preset and
-// checks that the loss appears and falls. Screenshots go to $E2E_OUT (default target/e2e).
+// Serves dist/ on 127.0.0.1 and drives the page in Debian's headless Chromium.
+//
+// 1. WebGPU (SwiftShader, --enable-unsafe-webgpu): train the tiny preset on the synthetic
+//    images; the loss appears and falls, kNN is reported, samples and augmented views show;
+//    the linear probe at 100% labels beats chance for the trained and the random encoder; the
+//    t-SNE scatter has one point per test image and shows the image under the pointer; the
+//    encoder downloads as safetensors.
+// 2. CPU fallback (no flag): a malformed dataset file gives an error naming it; the encoder
+//    from run 1 loads and probes; a 48-step run pauses, holds still, resumes and finishes.
+//
+// Screenshots and the downloaded encoder go to $E2E_OUT (default target/e2e).
 import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
@@ -11,6 +19,8 @@ const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
 const out = process.env.E2E_OUT ?? join(process.cwd(), "..", "..", "target", "e2e");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
+const encoderFile = join(out, "encoder.safetensors");
+const CHANCE = 0.1;
 
 function serve() {
   const server = createServer(async (req, res) => {
@@ -27,47 +37,142 @@ function serve() {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-async function run(name, flags, expectBackend) {
+const text = (page, id) => page.getByTestId(id).textContent();
+
+/// Polls `check` (an async predicate) until it holds; fails with `what` after `minutes`.
+async function until(page, what, check, minutes = 8) {
+  const deadline = Date.now() + minutes * 60 * 1000;
+  for (;;) {
+    if (await check()) return;
+    const error = (await page.getByTestId("error").count()) ? await text(page, "error") : "";
+    assert.ok(!error, `${what}: the page shows an error: ${error}`);
+    assert.ok(Date.now() < deadline, `${what}: not after ${minutes} minutes`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function setValue(page, id, value, event) {
+  await page.getByTestId(id).evaluate((el, [v, e]) => {
+    el.value = v;
+    el.dispatchEvent(new Event(e, { bubbles: true }));
+  }, [value, event]);
+}
+
+async function trainToTheEnd(page, name) {
+  await until(page, `${name}: run ends`, async () => ["done", "error"].includes(await text(page, "status")));
+  const status = await text(page, "status");
+  const error = status === "error" ? await text(page, "error") : "";
+  assert.equal(status, "done", `${name}: ${error}`);
+}
+
+function checkLosses(name, losses, latest) {
+  const values = losses.split(",").map(Number);
+  assert.ok(values.length >= 3 && values.every(Number.isFinite), `${name}: losses ${losses}`);
+  assert.equal(Number(latest).toFixed(3), values[values.length - 1].toFixed(3), "the latest loss is shown");
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.ok(mean(values.slice(-3)) < mean(values.slice(0, 2)), `${name}: the loss did not fall: ${values.join(", ")}`);
+  return values;
+}
+
+async function probe(page, name) {
+  await setValue(page, "label-fraction", "100", "input");
+  await page.getByTestId("probe-run").click();
+  await until(page, `${name}: probe`, async () => (await page.getByTestId("probe-accuracy").count()) > 0 && !(await text(page, "working")));
+  const trained = Number(await page.getByTestId("probe-accuracy").getAttribute("data-accuracy"));
+  const random = Number(await page.getByTestId("probe-random-accuracy").getAttribute("data-accuracy"));
+  assert.ok(trained > CHANCE, `${name}: probe accuracy ${trained} is not above chance`);
+  assert.ok(random > CHANCE, `${name}: random-encoder probe accuracy ${random} is not above chance`);
+  return { trained, random };
+}
+
+async function withPage(name, flags, body) {
   const server = await serve();
-  const url = `http://127.0.0.1:${server.address().port}/`;
-  const browser = await chromium.launch({
-    executablePath: browserPath,
-    args: ["--no-sandbox", "--headless=new", ...flags],
-  });
+  const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--headless=new", ...flags] });
   try {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("console", (m) => { if (m.type() === "error") console.error(`[${name}] ${m.text()}`); });
-    await page.goto(url);
-    await page.getByTestId("start").click();
-    const deadline = Date.now() + 8 * 60 * 1000;
-    for (;;) {
-      const status = await page.getByTestId("status").textContent();
-      if (status === "done" || status === "error") break;
-      assert.ok(Date.now() < deadline, `${name}: still ${status} after 8 minutes`);
-      await page.waitForTimeout(250);
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    try {
+      await body(page);
+    } finally {
+      await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
     }
-    await mkdir(out, { recursive: true });
-    await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
-    const status = await page.getByTestId("status").textContent();
-    const error = status === "error" ? await page.getByTestId("error").textContent() : "";
-    assert.equal(status, "done", `${name}: ${error}`);
-    const backend = await page.getByTestId("backend").textContent();
-    assert.match(backend, expectBackend, `${name}: backend ${backend}`);
-    const latest = await page.getByTestId("loss").textContent();
-    const losses = (await page.getByTestId("loss-chart").getAttribute("data-losses")).split(",");
-    const values = losses.map(Number);
-    assert.ok(values.length >= 3 && values.every(Number.isFinite), `${name}: losses ${losses}`);
-    assert.equal(Number(latest).toFixed(3), values[values.length - 1].toFixed(3), "the latest loss is shown");
-    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const first = mean(values.slice(0, 2));
-    const last = mean(values.slice(-3));
-    assert.ok(last < first, `${name}: the loss did not fall: ${values.join(", ")}`);
-    console.log(`${name}: backend "${backend}", losses ${values.join(" → ")}`);
   } finally {
     await browser.close();
     server.close();
   }
 }
 
-await run("webgpu", ["--enable-unsafe-webgpu"], /^WebGPU/);
-await run("cpu-fallback", [], /^CPU/);
+async function webgpuRun(page) {
+  const name = "webgpu";
+  await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
+  // SwiftShader runs a few hundred GFLOP an hour: a few steps of the tiny preset.
+  await setValue(page, "setting-max-steps", "24", "change");
+  await page.getByTestId("start").click();
+  await trainToTheEnd(page, name);
+  const backend = await text(page, "backend");
+  assert.match(backend, /^WebGPU/, `${name}: backend ${backend}`);
+  assert.equal(await text(page, "step"), "24 / 24", `${name}: the step limit holds`);
+  const losses = checkLosses(name, await page.getByTestId("loss-chart").getAttribute("data-losses"), await text(page, "loss"));
+  assert.match(await text(page, "knn"), /^\d+(\.\d)?%$/, `${name}: kNN accuracy is shown`);
+  assert.equal(await page.getByTestId("pairs").count(), 1, `${name}: augmented views are shown`);
+  const accuracy = await probe(page, name);
+
+  await page.getByTestId("tsne-run").click();
+  await until(page, `${name}: t-SNE`, async () => (await page.getByTestId("tsne").count()) > 0);
+  const points = Number(await page.getByTestId("tsne").getAttribute("data-points"));
+  const test = Number((await text(page, "data-summary")).match(/(\d+) test images/)[1]);
+  assert.equal(points, Math.min(300, test), `${name}: one t-SNE point per test image`);
+  assert.equal(await page.locator("[data-testid=tsne] circle").count(), points, `${name}: every point is drawn`);
+  // The last circle is drawn on top of any it overlaps.
+  await page.locator("[data-testid=tsne] circle").last().hover();
+  await until(page, `${name}: hover image`, async () => (await page.getByTestId("tsne-hover").count()) > 0, 1);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-encoder").click()]);
+  await download.saveAs(encoderFile);
+  const bytes = await readFile(encoderFile);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
+  assert.ok(header["conv1.weight"] && header["layer4.1.bn2.running_var"], `${name}: torchvision names in the file`);
+  assert.equal(header.__metadata__.width, "4", `${name}: width in the metadata`);
+  console.log(`${name}: backend "${backend}", losses ${losses.join(" → ")}, ` +
+    `probe ${accuracy.trained} vs random ${accuracy.random}, ${points} t-SNE points, ${bytes.length}-byte encoder`);
+}
+
+async function cpuRun(page) {
+  const name = "cpu-fallback";
+  await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
+  await page.getByTestId("data-files").setInputFiles({ name: "data_batch_1.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(100) });
+  await page.waitForFunction(() => document.querySelector("[data-testid=error]"));
+  const error = await text(page, "error");
+  assert.match(error, /data_batch_1\.bin/, `${name}: the error names the file: ${error}`);
+  await page.getByTestId("use-synthetic").click();
+  await page.waitForFunction(() => !document.querySelector("[data-testid=error]") && document.querySelector("[data-testid=data-summary]").textContent.startsWith("synthetic"));
+
+  await page.getByTestId("import-encoder").setInputFiles(encoderFile);
+  await until(page, `${name}: encoder loads`, async () => /width 4/.test(await text(page, "loaded")), 2);
+  const loaded = await probe(page, `${name} (loaded encoder)`);
+
+  await setValue(page, "setting-max-steps", "48", "change");
+  await page.getByTestId("start").click();
+  await until(page, `${name}: first reports`, async () => Number((await text(page, "step")).split(" / ")[0]) >= 5);
+  await page.getByTestId("pause").click();
+  await until(page, `${name}: pause`, async () => (await text(page, "status")) === "paused", 1);
+  const held = await text(page, "step");
+  await page.waitForTimeout(2000);
+  assert.equal(await text(page, "step"), held, `${name}: no steps while paused`);
+  await page.getByTestId("pause").click();
+  await trainToTheEnd(page, name);
+  const backend = await text(page, "backend");
+  assert.match(backend, /^CPU/, `${name}: backend ${backend}`);
+  assert.equal(await text(page, "step"), "48 / 48", `${name}: the step limit holds`);
+  const losses = checkLosses(name, await page.getByTestId("loss-chart").getAttribute("data-losses"), await text(page, "loss"));
+  const accuracy = await probe(page, name);
+  const views = await text(page, "views-per-s");
+  console.log(`${name}: backend "${backend}", losses ${losses.join(" → ")}, ${views} views/s, ` +
+    `loaded-encoder probe ${loaded.trained}, probe ${accuracy.trained} vs random ${accuracy.random}`);
+}
+
+await mkdir(out, { recursive: true });
+// E2E_ONLY=cpu reruns the second part alone (it needs the first part's encoder file).
+if (process.env.E2E_ONLY !== "cpu") await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
+await withPage("cpu-fallback", [], cpuRun);

@@ -3,4 +3,5 @@
 
 pub mod components;
 pub mod protocol;
+pub mod settings;
 pub mod worker;

@@ -1,45 +1,110 @@
 //! Messages between the page and the training worker.
 
 use serde::{Deserialize, Serialize};
+use simclr::evaluation::ProbeResult;
+
+pub use crate::settings::RunSettings;
+
+/// A file as the page read it: its name and bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileBytes {
+    /// File name (no folder).
+    pub name: String,
+    /// Its contents.
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+/// The embeddings file formats offered for download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmbeddingFormat {
+    /// NumPy `.npy`, float32 `[images, features]`, with labels in a second file.
+    Npy,
+    /// CSV: `label,h0,h1,...` per test image.
+    Csv,
+}
 
 /// What the page asks of the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Train with these settings (the worker picks the backend).
     Start(RunSettings),
+    /// Hold training after the current step.
+    Pause,
+    /// Go on after a pause.
+    Resume,
     /// End training after the current step; the model is kept.
     Stop,
+    /// Use these dataset files instead of the synthetic images.
+    LoadData(Vec<FileBytes>),
+    /// Go back to the built-in synthetic images.
+    UseSynthetic,
+    /// Shows the dataset's sample grid and a fresh pair of augmented views.
+    Preview(RunSettings),
+    /// Linear probes of the trained and a random encoder at this label fraction.
+    Probe {
+        /// Share of the labelled training images the probe trains on.
+        label_fraction: f64,
+        /// The run's settings (the random encoder is built from them).
+        settings: RunSettings,
+    },
+    /// A t-SNE map of up to this many test images' features.
+    Tsne {
+        /// Points to embed.
+        points: usize,
+    },
+    /// The trained encoder as safetensors.
+    ExportEncoder,
+    /// Use this safetensors encoder (from `simclr export` or this page).
+    ImportEncoder(FileBytes),
+    /// The test images' features `h`.
+    ExportEmbeddings(EmbeddingFormat),
 }
 
-/// The settings of a browser run.
+/// What the dataset in use looks like.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSettings {
-    /// Encoder base width.
-    pub width: usize,
-    /// Images per batch.
-    pub batch_size: usize,
-    /// Epochs over the synthetic training images.
-    pub epochs: usize,
-    /// Synthetic training images.
-    pub train_images: usize,
-    /// Seed.
-    pub seed: u64,
-    /// Use the CPU backend even where WebGPU exists.
-    pub force_cpu: bool,
+pub struct DataSummary {
+    /// Short name (`synthetic`, `cifar10`, `stl10`).
+    pub name: String,
+    /// Training images.
+    pub train: usize,
+    /// Test images.
+    pub test: usize,
+    /// Image side in pixels.
+    pub side: usize,
+    /// Class names.
+    pub classes: Vec<String>,
 }
 
-impl Default for RunSettings {
-    /// The "tiny (works everywhere)" preset.
-    fn default() -> Self {
-        Self {
-            width: 4,
-            batch_size: 16,
-            epochs: 2,
-            train_images: 256,
-            seed: 0,
-            force_cpu: false,
-        }
-    }
+/// One probe comparison: the trained encoder against a random one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeComparison {
+    /// The trained (or loaded) encoder.
+    pub trained: ProbeResult,
+    /// A randomly initialised encoder of the same shape.
+    pub random: ProbeResult,
+    /// Class names, for the confusion matrices.
+    pub classes: Vec<String>,
+}
+
+/// A t-SNE map with thumbnails of its images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TsneMap {
+    /// One `[x, y]` per image.
+    pub points: Vec<[f64; 2]>,
+    /// Class of each point.
+    pub labels: Vec<u8>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// The points' images as one PNG sheet, `columns` per row, point `k` in cell `k`.
+    #[serde(with = "serde_bytes")]
+    pub sprite_png: Vec<u8>,
+    /// Cells per row of the sheet.
+    pub columns: usize,
+    /// Image side in pixels.
+    pub side: usize,
+    /// 2-D nearest-neighbour accuracy of the map.
+    pub neighbour_accuracy: f64,
 }
 
 /// What the worker reports.
@@ -47,19 +112,50 @@ impl Default for RunSettings {
 pub enum Event {
     /// The compute backend in use, in words (e.g. "WebGPU: SwiftShader").
     Backend(String),
+    /// The dataset now in use.
+    Data(DataSummary),
+    /// A PNG grid of sample images.
+    Samples(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// A PNG of (image, view 1, view 2) rows.
+    Pairs(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Mean loss of the steps since the last report.
     Progress {
         /// Steps done.
         step: usize,
         /// Steps in the run.
         total: usize,
+        /// Epochs done.
+        epoch: usize,
         /// Mean loss.
         loss: f64,
+        /// Learning rate of the last step.
+        lr: f64,
         /// Augmented views per second.
         views_per_s: f64,
     },
-    /// Training ended (finished or stopped).
+    /// An epoch ended.
+    Epoch {
+        /// Epochs done.
+        epoch: usize,
+        /// kNN top-1 accuracy on the test images, when they have labels.
+        knn: Option<f64>,
+    },
+    /// Training is held.
+    Paused,
+    /// Training goes on.
+    Resumed,
+    /// Training ended (finished or stopped); the model is kept.
     Done,
-    /// Training failed.
+    /// Probe results.
+    Probe(ProbeComparison),
+    /// A t-SNE map.
+    Tsne(TsneMap),
+    /// A file for the page to offer as a download.
+    Download(FileBytes),
+    /// An encoder was loaded from a file (its description).
+    EncoderLoaded(String),
+    /// A step of the current task, in words (for the page's status line).
+    Working(String),
+    /// Something failed; the text says what to do.
     Error(String),
 }

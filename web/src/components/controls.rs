@@ -1,78 +1,73 @@
-//! Start and Stop: spawn the training worker, forward its events into the page's state.
+//! Start, Pause / Resume and Stop, and the run's live numbers.
 
-use super::{RunState, Status};
-use crate::protocol::{Command, Event, RunSettings};
-use crate::worker::TrainWorker;
-use futures::channel::mpsc;
-use futures::{SinkExt, StreamExt};
-use gloo_worker::Spawnable;
+use super::link::WorkerLink;
+use super::state::{RunState, Status};
+use crate::protocol::Command;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-/// The buttons and the channel to the worker.
+/// The buttons and the numbers table.
 #[component]
 pub fn Controls() -> impl IntoView {
     let state = expect_context::<RunState>();
-    let commands = StoredValue::new_local(None::<mpsc::UnboundedSender<Command>>);
-    let start = move |_| {
-        state.status.set(Status::Training);
-        state.error.set(None);
-        state.curve.set(vec![]);
-        let (sender, receiver) = mpsc::unbounded();
-        commands.set_value(Some(sender.clone()));
-        spawn_local(drive_worker(state, receiver));
-        let _ = sender.unbounded_send(Command::Start(RunSettings::default()));
+    let link = expect_context::<WorkerLink>();
+    let start = {
+        let link = link.clone();
+        move |_| {
+            state.begin_run();
+            link.send(Command::Start(state.settings.get_untracked()));
+        }
     };
-    let stop = move |_| {
-        commands.with_value(|c| {
-            if let Some(sender) = c {
-                let _ = sender.unbounded_send(Command::Stop);
-            }
-        });
+    let pause_or_resume = {
+        let link = link.clone();
+        move |_| {
+            let command = if state.status.get_untracked() == Status::Paused {
+                Command::Resume
+            } else {
+                Command::Pause
+            };
+            link.send(command);
+        }
     };
-    let training = move || state.status.get() == Status::Training;
+    let stop = move |_| link.send(Command::Stop);
+    let running = move || state.status.get().running();
+    let busy = move || running() || state.working.get().is_some();
+    let pause_label = move || {
+        if state.status.get() == Status::Paused {
+            "Resume"
+        } else {
+            "Pause"
+        }
+    };
+    let latest = move |pick: fn(&super::state::Report) -> f64, digits: usize| {
+        state
+            .reports
+            .with(|r| r.last().map(|p| format!("{:.*}", digits, pick(p))))
+            .unwrap_or_default()
+    };
     view! {
-        <div class="controls">
-            <button data-testid="start" on:click=start disabled=training>"Start"</button>
-            <button data-testid="stop" on:click=stop disabled=move || !training()>"Stop"</button>
-        </div>
-    }
-}
-
-/// Spawns the worker, sends it the page's commands and applies its events.
-async fn drive_worker(state: RunState, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let bridge = TrainWorker::spawner().as_module(false).spawn("./worker.js");
-    let (mut to_worker, mut from_worker) = bridge.split();
-    spawn_local(async move {
-        while let Some(command) = commands.next().await {
-            if to_worker.send(command).await.is_err() {
-                break;
-            }
-        }
-    });
-    while let Some(event) = from_worker.next().await {
-        match event {
-            Event::Backend(name) => state.backend.set(name),
-            Event::Progress {
-                step,
-                total,
-                loss,
-                views_per_s,
-            } => {
-                state.step.set(step);
-                state.total.set(total);
-                state.views_per_s.set(views_per_s);
-                state.curve.update(|c| c.push((step as f64, loss)));
-            }
-            Event::Done => {
-                state.status.set(Status::Done);
-                break;
-            }
-            Event::Error(message) => {
-                state.error.set(Some(message));
-                state.status.set(Status::Error);
-                break;
-            }
-        }
+        <section class="controls">
+            <button data-testid="start" on:click=start disabled=busy>"Start"</button>
+            <button data-testid="pause" on:click=pause_or_resume disabled=move || !running()>{pause_label}</button>
+            <button data-testid="stop" on:click=stop disabled=move || !running()>"Stop"</button>
+            <span class="working" data-testid="working">{move || state.working.get().unwrap_or_default()}</span>
+            <table class="numbers">
+                <tr>
+                    <th>"status"</th><td data-testid="status">{move || state.status.get().word()}</td>
+                    <th>"backend"</th><td data-testid="backend">{move || state.backend.get()}</td>
+                </tr>
+                <tr>
+                    <th>"step"</th><td data-testid="step">{move || { let (s, t, _, _) = state.step.get(); format!("{s} / {t}") }}</td>
+                    <th>"epoch"</th><td data-testid="epoch">{move || state.step.get().2}</td>
+                </tr>
+                <tr>
+                    <th>"loss"</th><td data-testid="loss">{move || latest(|r| r.loss, 4)}</td>
+                    <th>"learning rate"</th><td>{move || format!("{:.2e}", state.step.get().3)}</td>
+                </tr>
+                <tr>
+                    <th>"views/s"</th><td data-testid="views-per-s">{move || latest(|r| r.views_per_s, 1)}</td>
+                    <th>"kNN top-1"</th><td data-testid="knn">{move || state.knn.with(|k| k.last().map(|p| format!("{:.1}%", 100.0 * p.1))).unwrap_or_default()}</td>
+                </tr>
+            </table>
+        </section>
     }
 }

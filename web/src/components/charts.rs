@@ -1,0 +1,61 @@
+//! Live charts: loss per step, kNN accuracy per epoch, views per second, drawn with the
+//! core's SVG line charts.
+
+use super::state::RunState;
+use leptos::prelude::*;
+use simclr::plot::svg::{line_chart, Axes, Series};
+
+fn chart(title: &str, x_label: &str, y_label: &str, points: Vec<(f64, f64)>) -> String {
+    let axes = Axes {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        ..Axes::default()
+    };
+    let series = Series {
+        name: y_label.into(),
+        points,
+        dashed: false,
+    };
+    line_chart(&axes, &[series])
+}
+
+/// The three charts side by side.
+#[component]
+pub fn Charts() -> impl IntoView {
+    let state = expect_context::<RunState>();
+    let loss = move || {
+        let points = state
+            .reports
+            .with(|r| r.iter().map(|p| (p.step as f64, p.loss)).collect());
+        chart("NT-Xent loss", "step", "loss", points)
+    };
+    let knn = move || {
+        let points = state
+            .knn
+            .with(|k| k.iter().map(|&(e, a)| (e, 100.0 * a)).collect());
+        chart("kNN top-1 on test images", "epoch", "accuracy (%)", points)
+    };
+    let speed = move || {
+        let points = state
+            .reports
+            .with(|r| r.iter().map(|p| (p.step as f64, p.views_per_s)).collect());
+        chart("Throughput", "step", "views/s", points)
+    };
+    // Every reported loss, for tests and automation: the table shows only the latest.
+    let losses = move || {
+        state.reports.with(|r| {
+            r.iter()
+                .map(|p| format!("{:.5}", p.loss))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    view! {
+        <section class="charts">
+            <div class="chart" data-testid="loss-chart" data-losses=losses inner_html=loss></div>
+            <div class="chart" data-testid="knn-chart" inner_html=knn></div>
+            <div class="chart" data-testid="speed-chart" inner_html=speed></div>
+        </section>
+    }
+}

@@ -1,0 +1,83 @@
+//! The linear probe: a label-fraction slider, then test accuracy and confusion matrices of
+//! the trained encoder and a random one, side by side.
+
+use super::link::WorkerLink;
+use super::state::RunState;
+use crate::protocol::Command;
+use leptos::prelude::*;
+use simclr::evaluation::ProbeResult;
+use simclr::plot::svg::confusion;
+
+/// One encoder's column of results.
+fn column(
+    title: &'static str,
+    testid: &'static str,
+    result: ProbeResult,
+    classes: &[String],
+) -> impl IntoView {
+    let svg = confusion(
+        &format!("{title}: confusion (test)"),
+        &result.confusion,
+        classes,
+    );
+    let top1 = format!("{:.1}%", 100.0 * result.top1);
+    view! {
+        <div class="probe-result">
+            <h3>{title}</h3>
+            <p>
+                "top-1 "<strong data-testid=testid data-accuracy=result.top1.to_string()>{top1}</strong>
+                {format!(" ± {:.1} · top-5 {:.1}% · {} labelled images × {} subsets",
+                    100.0 * result.top1_std, 100.0 * result.top5, result.train_examples, result.seeds)}
+            </p>
+            <div class="chart" inner_html=svg></div>
+        </div>
+    }
+}
+
+/// The probe panel.
+#[component]
+pub fn ProbePanel() -> impl IntoView {
+    let state = expect_context::<RunState>();
+    let link = expect_context::<WorkerLink>();
+    let percent = RwSignal::new(10.0_f64);
+    let run = move |_| {
+        state.begin_task("probing the encoders");
+        link.send(Command::Probe {
+            label_fraction: percent.get_untracked() / 100.0,
+            settings: state.settings.get_untracked(),
+        });
+    };
+    let ready = move || {
+        state.has_encoder.get() && !state.status.get().running() && state.working.get().is_none()
+    };
+    view! {
+        <section class="panel probe">
+            <h2>"Linear probe"</h2>
+            <p>"A linear classifier on the frozen features h, trained with a fraction of the labels, tested on the test images."</p>
+            <label>
+                <span>{move || format!("labels used: {:.0}%", percent.get())}</span>
+                <input type="range" min="1" max="100" step="1" data-testid="label-fraction"
+                    prop:value=move || percent.get().to_string()
+                    on:input=move |ev| if let Ok(v) = event_target_value(&ev).parse() { percent.set(v) }/>
+            </label>
+            <button data-testid="probe-run" on:click=run disabled=move || !ready()>"Run the probe"</button>
+            <ProbeResults/>
+        </section>
+    }
+}
+
+/// The last probe's results: the trained and the random encoder side by side.
+#[component]
+pub fn ProbeResults() -> impl IntoView {
+    let state = expect_context::<RunState>();
+    move || {
+        state.probe.get().map(|p| {
+            view! {
+                <div class="side-by-side">
+                    {column("SimCLR encoder", "probe-accuracy", p.trained, &p.classes)}
+                    {column("random encoder", "probe-random-accuracy", p.random, &p.classes)}
+                </div>
+            }
+        })
+    }
+}

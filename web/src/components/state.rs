@@ -1,0 +1,216 @@
+//! The page's reactive state and how each worker event changes it.
+
+use crate::protocol::{DataSummary, Event, ProbeComparison, TsneMap};
+use crate::settings::RunSettings;
+use leptos::prelude::*;
+
+/// Where the run stands, as the page shows it (`data-testid="status"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing started.
+    Idle,
+    /// The worker is training.
+    Training,
+    /// Training is held.
+    Paused,
+    /// Training ended.
+    Done,
+    /// Training failed or the worker crashed.
+    Error,
+}
+
+impl Status {
+    /// The word shown on the page.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Training => "training",
+            Status::Paused => "paused",
+            Status::Done => "done",
+            Status::Error => "error",
+        }
+    }
+
+    /// Whether a run is under way (training or paused).
+    pub fn running(self) -> bool {
+        matches!(self, Status::Training | Status::Paused)
+    }
+}
+
+/// One report of the training loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Report {
+    /// Steps done.
+    pub step: usize,
+    /// Mean loss since the last report.
+    pub loss: f64,
+    /// Views per second since the last report.
+    pub views_per_s: f64,
+}
+
+/// The page's reactive state, provided as context.
+#[derive(Debug, Clone, Copy)]
+pub struct RunState {
+    /// The settings of the next run.
+    pub settings: RwSignal<RunSettings>,
+    /// idle / training / paused / done / error.
+    pub status: RwSignal<Status>,
+    /// The backend in words.
+    pub backend: RwSignal<String>,
+    /// The dataset in use.
+    pub data: RwSignal<Option<DataSummary>>,
+    /// Object URL of the sample grid PNG.
+    pub samples_url: RwSignal<Option<String>>,
+    /// Object URL of the augmented-pairs PNG.
+    pub pairs_url: RwSignal<Option<String>>,
+    /// Steps done, steps planned, epochs done, last learning rate.
+    pub step: RwSignal<(usize, usize, usize, f64)>,
+    /// Every report of the run.
+    pub reports: RwSignal<Vec<Report>>,
+    /// `(epoch, kNN top-1)` per epoch.
+    pub knn: RwSignal<Vec<(f64, f64)>>,
+    /// The last probe comparison.
+    pub probe: RwSignal<Option<ProbeComparison>>,
+    /// The last t-SNE map.
+    pub tsne: RwSignal<Option<TsneMap>>,
+    /// Object URL of the t-SNE map's thumbnail sheet.
+    pub sprite_url: RwSignal<Option<String>>,
+    /// The loaded encoder, in words.
+    pub loaded: RwSignal<Option<String>>,
+    /// Whether an encoder exists to probe, map or export.
+    pub has_encoder: RwSignal<bool>,
+    /// What the worker is doing besides training, when it is busy with it.
+    pub working: RwSignal<Option<String>>,
+    /// The last error, with what to do.
+    pub error: RwSignal<Option<String>>,
+}
+
+impl RunState {
+    /// The state of a fresh page.
+    pub fn new() -> Self {
+        Self {
+            settings: RwSignal::new(RunSettings::default()),
+            status: RwSignal::new(Status::Idle),
+            backend: RwSignal::new("not started".into()),
+            data: RwSignal::new(None),
+            samples_url: RwSignal::new(None),
+            pairs_url: RwSignal::new(None),
+            step: RwSignal::new((0, 0, 0, 0.0)),
+            reports: RwSignal::new(vec![]),
+            knn: RwSignal::new(vec![]),
+            probe: RwSignal::new(None),
+            tsne: RwSignal::new(None),
+            sprite_url: RwSignal::new(None),
+            loaded: RwSignal::new(None),
+            has_encoder: RwSignal::new(false),
+            working: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Clears the last run's numbers for a new one.
+    pub fn begin_run(&self) {
+        self.status.set(Status::Training);
+        self.error.set(None);
+        self.reports.set(vec![]);
+        self.knn.set(vec![]);
+        self.step.set((0, 0, 0, 0.0));
+    }
+
+    /// Marks a non-training task as under way (buttons wait for it).
+    pub fn begin_task(&self, what: &str) {
+        self.error.set(None);
+        self.working.set(Some(what.into()));
+    }
+
+    /// Applies one worker event. `png_url` turns PNG bytes into a URL the page can show.
+    pub fn apply(&self, event: Event, png_url: impl Fn(&[u8]) -> Option<String>) {
+        match event {
+            Event::Backend(name) => self.backend.set(name),
+            Event::Data(summary) => {
+                self.working.set(None);
+                self.data.set(Some(summary));
+            }
+            Event::Samples(png) => self.samples_url.set(png_url(&png)),
+            Event::Pairs(png) => self.pairs_url.set(png_url(&png)),
+            Event::Progress {
+                step,
+                total,
+                epoch,
+                loss,
+                lr,
+                views_per_s,
+            } => {
+                self.step.set((step, total, epoch, lr));
+                self.reports.update(|r| {
+                    r.push(Report {
+                        step,
+                        loss,
+                        views_per_s,
+                    })
+                });
+            }
+            Event::Epoch { epoch, knn } => {
+                if let Some(accuracy) = knn {
+                    self.knn.update(|k| k.push((epoch as f64, accuracy)));
+                }
+            }
+            Event::Paused => self.status.set(Status::Paused),
+            Event::Resumed => self.status.set(Status::Training),
+            Event::Done => {
+                self.status.set(Status::Done);
+                self.has_encoder.set(true);
+            }
+            Event::Probe(result) => {
+                self.working.set(None);
+                self.probe.set(Some(result));
+            }
+            Event::Tsne(map) => {
+                self.working.set(None);
+                self.sprite_url.set(png_url(&map.sprite_png));
+                self.tsne.set(Some(map));
+            }
+            Event::Download(_) => self.working.set(None),
+            Event::EncoderLoaded(description) => {
+                self.working.set(None);
+                self.loaded.set(Some(description));
+                self.has_encoder.set(true);
+            }
+            Event::Working(what) => self.working.set(Some(what)),
+            Event::Error(message) => self.fail(message),
+        }
+    }
+
+    /// Shows an error; a run under way ends with it.
+    pub fn fail(&self, message: String) {
+        self.working.set(None);
+        if self.status.get_untracked().running() {
+            self.status.set(Status::Error);
+        }
+        self.error.set(Some(message));
+    }
+
+    /// The worker is gone: nothing more will come from it.
+    pub fn crashed(&self, message: String) {
+        // A panic reports itself, then the trap it ends in reports again: keep the first.
+        let already = self.status.get_untracked() == Status::Error
+            && self
+                .error
+                .with_untracked(|e| e.as_deref().is_some_and(|e| e.contains("the worker")));
+        if already {
+            return;
+        }
+        self.working.set(None);
+        self.status.set(Status::Error);
+        self.error.set(Some(format!(
+            "{message}. This usually means the GPU ran out of memory or was lost: \
+             reload the page and pick a smaller preset (or tick \"use the CPU\")."
+        )));
+    }
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        Self::new()
+    }
+}

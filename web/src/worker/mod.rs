@@ -1,0 +1,324 @@
+//! The worker: holds the dataset and the encoder, trains on WebGPU (Burn's CPU backend
+//! where there is none) with the core's training step, and probes, maps and exports the
+//! encoder when asked. It answers every command with events; failures become
+//! [`Event::Error`] with what to do.
+
+pub mod clock;
+pub mod compute;
+pub mod crash;
+pub mod evaluate;
+pub mod train;
+
+use crate::protocol::{Command, DataSummary, Event, FileBytes, RunSettings};
+use crate::with_encoder;
+use compute::{Backend, Compute, Encoder, HeldEncoder};
+use futures::{SinkExt, StreamExt};
+use gloo_worker::reactor::{reactor, ReactorScope};
+use simclr::backend::{AutodiffCpu, AutodiffWgpu, Cpu, Wgpu};
+use simclr::data::synthetic::{self, SyntheticConfig};
+use simclr::data::{upload, Dataset};
+use simclr::model::weights;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The worker's end of the channel.
+pub type Scope = ReactorScope<Command, Event>;
+
+/// Sample images shown in the page's grid.
+const SAMPLES_SHOWN: usize = 32;
+
+/// The worker: answers commands until the page goes away.
+#[reactor]
+pub async fn TrainWorker(mut scope: ReactorScope<Command, Event>) {
+    crash::install();
+    let mut state = WorkerState::default();
+    while let Some(command) = scope.next().await {
+        let outcome = state.handle(command, &mut scope).await;
+        if let Err(message) = outcome {
+            if scope.send(Event::Error(message)).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// What the worker keeps between commands.
+#[derive(Default)]
+struct WorkerState {
+    /// A dataset from the user's files, if any (the synthetic one otherwise).
+    uploaded: Option<Arc<Dataset>>,
+    /// The dataset prepared for the last settings.
+    prepared: Option<(RunSettings, Arc<Dataset>)>,
+    /// The WebGPU adapter, once the device is set up.
+    gpu_ready: Option<String>,
+    /// The trained or loaded encoder.
+    encoder: Option<HeldEncoder>,
+    /// The last loaded weights file, to continue training from.
+    loaded: Option<FileBytes>,
+}
+
+impl WorkerState {
+    async fn handle(&mut self, command: Command, scope: &mut Scope) -> Result<(), String> {
+        match command {
+            Command::Start(settings) => self.start(settings, scope).await,
+            Command::Pause | Command::Resume | Command::Stop => Ok(()),
+            Command::LoadData(files) => {
+                let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+                send(
+                    scope,
+                    Event::Working(format!("reading {}", names.join(", "))),
+                )
+                .await?;
+                let files = files.into_iter().map(|f| (f.name, f.bytes)).collect();
+                let data = upload::from_files(files).map_err(|e| {
+                    format!("{e}. Pick the official binary files of CIFAR-10 or STL-10.")
+                })?;
+                self.uploaded = Some(Arc::new(data));
+                self.prepared = None;
+                self.preview(&RunSettings::default(), scope).await
+            }
+            Command::UseSynthetic => {
+                self.uploaded = None;
+                self.prepared = None;
+                self.preview(&RunSettings::default(), scope).await
+            }
+            Command::Preview(settings) => self.preview(&settings, scope).await,
+            Command::Probe {
+                label_fraction,
+                settings,
+            } => {
+                let data = self.data(&settings)?;
+                let held = self.held()?;
+                let norm = held.normalization.unwrap_or(data.normalization);
+                send(scope, Event::Working("probing the encoders".into())).await?;
+                let result = with_encoder!(&held.encoder, |encoder, device| {
+                    evaluate::probe(encoder, norm, &data, &settings, label_fraction, &device).await
+                })?;
+                send(scope, Event::Probe(result)).await
+            }
+            Command::Tsne { points } => {
+                let data = self.current_data()?;
+                let held = self.held()?;
+                let norm = held.normalization.unwrap_or(data.normalization);
+                send(scope, Event::Working("computing the t-SNE map".into())).await?;
+                let map = with_encoder!(&held.encoder, |encoder, device| {
+                    evaluate::tsne(encoder, norm, &data, points, &device).await
+                })?;
+                send(scope, Event::Tsne(map)).await
+            }
+            Command::ExportEncoder => {
+                let held = self.held()?;
+                let norm = match (held.normalization, &self.prepared) {
+                    (Some(norm), _) => norm,
+                    (None, Some((_, data))) => data.normalization,
+                    (None, None) => return Err("train or load an encoder first".into()),
+                };
+                let file = with_encoder!(&held.encoder, |encoder, _device| {
+                    evaluate::weights(encoder, norm).await
+                })?;
+                send(scope, Event::Download(file)).await
+            }
+            Command::ExportEmbeddings(format) => {
+                let data = self.current_data()?;
+                let held = self.held()?;
+                let norm = held.normalization.unwrap_or(data.normalization);
+                let files = with_encoder!(&held.encoder, |encoder, device| {
+                    evaluate::embeddings(encoder, norm, &data, format, &device).await
+                })?;
+                for file in files {
+                    send(scope, Event::Download(file)).await?;
+                }
+                Ok(())
+            }
+            Command::ImportEncoder(file) => self.import(file, scope).await,
+        }
+    }
+
+    fn held(&self) -> Result<&HeldEncoder, String> {
+        self.encoder
+            .as_ref()
+            .ok_or_else(|| "train or load an encoder first".to_string())
+    }
+
+    fn current_data(&self) -> Result<Arc<Dataset>, String> {
+        match &self.prepared {
+            Some((_, data)) => Ok(data.clone()),
+            None => Err("start a run or load an encoder and probe it first".into()),
+        }
+    }
+
+    /// The dataset for `settings`: the uploaded one cut to the image counts, or synthetic
+    /// images of those counts. Reused while the settings that shape it stay the same.
+    fn data(&mut self, settings: &RunSettings) -> Result<Arc<Dataset>, String> {
+        if let Some((prepared_for, data)) = &self.prepared {
+            let same = prepared_for.train_images == settings.train_images
+                && prepared_for.test_images == settings.test_images;
+            if same {
+                return Ok(data.clone());
+            }
+        }
+        let data = match &self.uploaded {
+            Some(uploaded) => {
+                let mut data = Dataset {
+                    name: uploaded.name.clone(),
+                    train: uploaded.train.clone(),
+                    test: uploaded.test.clone(),
+                    classes: uploaded.classes.clone(),
+                    normalization: uploaded.normalization,
+                };
+                if settings.train_images > 0 {
+                    data.train.truncate(settings.train_images);
+                }
+                if settings.test_images > 0 {
+                    data.test.truncate(settings.test_images);
+                }
+                data
+            }
+            None => {
+                let (train_size, test_size) = settings.synthetic_sizes();
+                synthetic::load(SyntheticConfig {
+                    train_size,
+                    test_size,
+                })
+            }
+        };
+        let data = Arc::new(data);
+        self.prepared = Some((settings.clone(), data.clone()));
+        Ok(data)
+    }
+
+    /// Sends the dataset's summary and its sample grid.
+    async fn preview(&mut self, settings: &RunSettings, scope: &mut Scope) -> Result<(), String> {
+        let data = self.data(settings)?;
+        let summary = DataSummary {
+            name: data.name.clone(),
+            train: data.train.len(),
+            test: data.test.len(),
+            side: data.train.height().max(data.test.height()),
+            classes: data.classes.clone(),
+        };
+        send(scope, Event::Data(summary)).await?;
+        let shown = if data.train.is_empty() {
+            &data.test
+        } else {
+            &data.train
+        };
+        let indices: Vec<usize> = (0..shown.len().min(SAMPLES_SHOWN)).collect();
+        if !indices.is_empty() {
+            let png = simclr::preview::sprite_png(shown, &indices, 8).map_err(text)?;
+            send(scope, Event::Samples(png)).await?;
+            // A handful of views: cheap enough for the CPU backend, whatever trains.
+            let augment = settings.pretrain_config().augment().map_err(text)?;
+            let png = simclr::preview::pairs_png::<Cpu>(
+                shown,
+                &augment,
+                train::PAIRS_SHOWN,
+                2,
+                settings.seed,
+                &Default::default(),
+            )
+            .map_err(text)?;
+            send(scope, Event::Pairs(png)).await?;
+        }
+        Ok(())
+    }
+
+    async fn start(&mut self, settings: RunSettings, scope: &mut Scope) -> Result<(), String> {
+        let data = self.data(&settings)?;
+        self.preview(&settings, scope).await?;
+        let backend = compute::choose(settings.force_cpu, &mut self.gpu_ready).await;
+        send(scope, Event::Backend(backend.description.clone())).await?;
+        let start_from =
+            if settings.start_from_loaded {
+                Some(self.loaded.as_ref().ok_or(
+                    "load an encoder file first, or untick \"start from the loaded encoder\"",
+                )?)
+            } else {
+                None
+            };
+        let encoder = match backend.compute {
+            Compute::Gpu => Encoder::Gpu(
+                train::train::<AutodiffWgpu>(train::Run {
+                    settings: &settings,
+                    data: &data,
+                    scope,
+                    start_from,
+                    device: Default::default(),
+                })
+                .await?,
+            ),
+            Compute::Cpu => Encoder::Cpu(
+                train::train::<AutodiffCpu>(train::Run {
+                    settings: &settings,
+                    data: &data,
+                    scope,
+                    start_from,
+                    device: Default::default(),
+                })
+                .await?,
+            ),
+        };
+        self.encoder = Some(HeldEncoder {
+            encoder,
+            normalization: Some(data.normalization),
+            name: "trained in this tab".into(),
+        });
+        send(scope, Event::Done).await
+    }
+
+    async fn import(&mut self, file: FileBytes, scope: &mut Scope) -> Result<(), String> {
+        let Backend {
+            compute,
+            description,
+        } = compute::choose(false, &mut self.gpu_ready).await;
+        send(scope, Event::Backend(description)).await?;
+        let path = Path::new(&file.name);
+        let load_error = |e: simclr::Error| {
+            format!("{e}. Pick a .safetensors file written by `simclr export` or by this page.")
+        };
+        let (encoder, normalization) = match compute {
+            Compute::Gpu => {
+                let (encoder, norm) =
+                    weights::encoder_from_bytes::<Wgpu>(&file.bytes, path, &Default::default())
+                        .map_err(load_error)?;
+                (Encoder::Gpu(encoder), norm)
+            }
+            Compute::Cpu => {
+                let (encoder, norm) =
+                    weights::encoder_from_bytes::<Cpu>(&file.bytes, path, &Default::default())
+                        .map_err(load_error)?;
+                (Encoder::Cpu(encoder), norm)
+            }
+        };
+        let config = with_encoder!(&encoder, |e, _device| e.config());
+        let description = format!(
+            "{}: width {}, {} stem",
+            file.name,
+            config.width,
+            config.stem.name()
+        );
+        self.encoder = Some(HeldEncoder {
+            encoder,
+            normalization,
+            name: file.name.clone(),
+        });
+        self.loaded = Some(file);
+        send(scope, Event::EncoderLoaded(description)).await
+    }
+}
+
+/// Sends an event to the page.
+pub async fn send(scope: &mut Scope, event: Event) -> Result<(), String> {
+    scope
+        .send(event)
+        .await
+        .map_err(|_| "the page closed the worker".to_string())?;
+    // Out now, not when the next long computation ends.
+    clock::yield_to_browser().await;
+    Ok(())
+}
+
+/// An error as the page shows it.
+pub fn text(error: impl std::fmt::Display) -> String {
+    error.to_string()
+}

@@ -1,0 +1,222 @@
+//! The app's logic and components in a real browser (headless Chromium through
+//! `wasm-bindgen-test-runner` and chromedriver): settings and presets, how worker events
+//! change the page's state, the charts and probe views as the DOM shows them, the t-SNE
+//! layout, file helpers, and the CSV of embeddings.
+
+use leptos::prelude::*;
+use simclr::evaluation::ProbeResult;
+use simclr::optim::OptimizerKind;
+use simclr::probe::HeadKind;
+use simclr_web::components::{Charts, ProbeResults, RunState, Status};
+use simclr_web::protocol::{Event, ProbeComparison};
+use simclr_web::settings::{Preset, RunSettings};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn progress(step: usize, loss: f64) -> Event {
+    Event::Progress {
+        step,
+        total: 32,
+        epoch: step / 16,
+        loss,
+        lr: 1e-3,
+        views_per_s: 10.0 * step as f64,
+    }
+}
+
+#[wasm_bindgen_test]
+fn presets_become_core_configurations() {
+    let tiny = RunSettings::preset(Preset::Tiny).pretrain_config();
+    assert_eq!((tiny.width, tiny.batch_size, tiny.epochs), (4, 16, 2));
+    assert_eq!(tiny.optimizer.kind, OptimizerKind::Adam);
+    let full = RunSettings::preset(Preset::Full);
+    assert_eq!((full.width, full.optimizer), (64, OptimizerKind::Lars));
+    // LARS keeps the paper's momentum and trust coefficient; Adam the small recipe's.
+    assert!(full.pretrain_config().optimizer.trust_coefficient > 0.0);
+    assert!(full.pretrain_config().validate().is_ok());
+    for preset in Preset::ALL {
+        let settings = RunSettings::preset(preset);
+        assert_eq!(settings.matching_preset(), Some(preset));
+        assert_eq!(Preset::from_key(preset.key()), Some(preset));
+    }
+    let custom = RunSettings {
+        width: 6,
+        ..RunSettings::default()
+    };
+    assert_eq!(custom.matching_preset(), None);
+    // Ticking "use the CPU" keeps the preset.
+    let cpu = RunSettings {
+        force_cpu: true,
+        ..RunSettings::default()
+    };
+    assert_eq!(cpu.matching_preset(), Some(Preset::Tiny));
+}
+
+#[wasm_bindgen_test]
+fn steps_follow_epochs_or_the_step_limit() {
+    let settings = RunSettings::default();
+    assert_eq!(settings.planned_steps(512), 64);
+    assert_eq!(settings.planned_steps(250), 30);
+    let capped = RunSettings {
+        max_steps: 7,
+        ..settings
+    };
+    assert_eq!(capped.planned_steps(256), 7);
+    assert_eq!(RunSettings::default().synthetic_sizes(), (512, 256));
+    let all = RunSettings {
+        train_images: 0,
+        test_images: 0,
+        ..RunSettings::default()
+    };
+    assert_eq!(all.synthetic_sizes(), (5000, 1000));
+}
+
+#[wasm_bindgen_test]
+fn events_drive_the_page_state() {
+    let owner = Owner::new();
+    owner.set();
+    let state = RunState::new();
+    state.begin_run();
+    assert_eq!(state.status.get_untracked(), Status::Training);
+    state.apply(progress(5, 3.4), |_| None);
+    state.apply(progress(10, 3.2), |_| None);
+    state.apply(
+        Event::Epoch {
+            epoch: 1,
+            knn: Some(0.25),
+        },
+        |_| None,
+    );
+    state.apply(
+        Event::Epoch {
+            epoch: 2,
+            knn: None,
+        },
+        |_| None,
+    );
+    assert_eq!(state.reports.get_untracked().len(), 2);
+    assert_eq!(state.step.get_untracked().0, 10);
+    assert_eq!(state.knn.get_untracked(), vec![(1.0, 0.25)]);
+    state.apply(Event::Paused, |_| None);
+    assert_eq!(state.status.get_untracked(), Status::Paused);
+    state.apply(Event::Resumed, |_| None);
+    assert!(!state.has_encoder.get_untracked());
+    state.apply(Event::Done, |_| None);
+    assert_eq!(state.status.get_untracked(), Status::Done);
+    assert!(state.has_encoder.get_untracked());
+    // An error after a run (a bad file) is shown but does not undo the finished run.
+    state.apply(Event::Error("bad.bin: too short".into()), |_| None);
+    assert_eq!(state.status.get_untracked(), Status::Done);
+    assert_eq!(
+        state.error.get_untracked().as_deref(),
+        Some("bad.bin: too short")
+    );
+    // An error during a run ends it.
+    state.begin_run();
+    assert!(state.error.get_untracked().is_none() && state.reports.get_untracked().is_empty());
+    state.apply(Event::Error("the loss became NaN".into()), |_| None);
+    assert_eq!(state.status.get_untracked(), Status::Error);
+    // A crashed worker says what to do.
+    state.crashed("the worker panicked: out of memory".into());
+    let shown = state.error.get_untracked().unwrap_or_default();
+    assert!(
+        shown.contains("out of memory") && shown.contains("reload the page"),
+        "{shown}"
+    );
+}
+
+fn probe_result(top1: f64) -> ProbeResult {
+    ProbeResult {
+        encoder: "simclr".into(),
+        head: HeadKind::Linear,
+        label_fraction: 1.0,
+        train_examples: 20,
+        seeds: 3,
+        top1,
+        top1_std: 0.01,
+        top5: 0.9,
+        top5_std: 0.0,
+        per_class: vec![top1; 2],
+        confusion: vec![vec![3, 1], vec![0, 4]],
+    }
+}
+
+fn body() -> web_sys::HtmlElement {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+        .expect("a document body")
+}
+
+fn query(selector: &str) -> Option<web_sys::Element> {
+    body().query_selector(selector).ok().flatten()
+}
+
+#[wasm_bindgen_test]
+async fn charts_and_probe_results_render_from_state() {
+    let state = RunState::new();
+    let container: web_sys::HtmlElement = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("div").ok())
+        .and_then(|e| e.dyn_into().ok())
+        .expect("a div");
+    body().append_child(&container).expect("appended");
+    let _mounted = mount_to(container, move || {
+        provide_context(state);
+        view! { <Charts/> <ProbeResults/> }
+    });
+    state.apply(progress(5, 3.4), |_| None);
+    state.apply(progress(10, 3.1), |_| None);
+    state.apply(
+        Event::Probe(ProbeComparison {
+            trained: probe_result(0.625),
+            random: probe_result(0.25),
+            classes: vec!["a".into(), "b".into()],
+        }),
+        |_| None,
+    );
+    // Effects run on the next microtask.
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&0.into()))
+        .await
+        .expect("a tick");
+    let chart = query("[data-testid=loss-chart]").expect("the loss chart");
+    assert_eq!(
+        chart.get_attribute("data-losses").as_deref(),
+        Some("3.40000,3.10000")
+    );
+    assert!(chart.inner_html().contains("<svg"), "the chart is an SVG");
+    let accuracy = query("[data-testid=probe-accuracy]").expect("the probe accuracy");
+    assert_eq!(accuracy.text_content().as_deref(), Some("62.5%"));
+    assert_eq!(
+        accuracy.get_attribute("data-accuracy").as_deref(),
+        Some("0.625")
+    );
+    let random = query("[data-testid=probe-random-accuracy]").expect("the random encoder's");
+    assert_eq!(random.text_content().as_deref(), Some("25.0%"));
+}
+
+#[wasm_bindgen_test]
+fn tsne_layout_fills_the_plot() {
+    let points = [[-3.0, 1.0], [5.0, 2.0], [1.0, -7.0]];
+    let placed = simclr_web::components::tsne_layout(&points);
+    let xs: Vec<f64> = placed.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = placed.iter().map(|p| p.1).collect();
+    assert_eq!(xs, vec![10.0, 470.0, 240.0]);
+    // Screen y grows downwards: the highest point is at the top.
+    assert!(ys[1] < ys[0] && ys[0] < ys[2]);
+    assert_eq!((ys[1], ys[2]), (10.0, 470.0));
+}
+
+#[wasm_bindgen_test]
+fn png_bytes_get_a_blob_url() {
+    let url = simclr_web::components::files::png_url(&[0x89, b'P', b'N', b'G']).expect("a URL");
+    assert!(url.starts_with("blob:"), "{url}");
+}
+
+#[wasm_bindgen_test]
+fn embeddings_csv_has_a_header_and_a_row_per_image() {
+    let csv = simclr_web::worker::evaluate::embeddings_csv(&[0.5, -1.0, 2.0, 0.25], &[3, 7], 2);
+    assert_eq!(csv, "label,h0,h1\n3,0.5,-1\n7,2,0.25\n");
+}
