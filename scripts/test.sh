@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, lints, unit + CLI tests, the wasm32 build of the
-# library, the CUDA build and the browser app's end-to-end test (needs
+# library, the CUDA build, the browser app's wasm-bindgen tests and end-to-end test (need
 # scripts/setup-web.sh once). Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset,
 # except under CI=true).
 set -euo pipefail
@@ -23,6 +23,8 @@ step "CUDA build"
 cargo build --features cuda
 step "clippy of the browser app (wasm32)"
 CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/simclr-wasm}" \
-    cargo clippy -p simclr-web --target wasm32-unknown-unknown -- -D warnings
+    cargo clippy -p simclr-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+step "browser app's wasm-bindgen tests (headless Chromium via chromedriver)"
+scripts/web-tests.sh
 step "browser end-to-end (trunk build, headless Chromium: WebGPU and CPU fallback)"
 scripts/e2e.sh
