@@ -6,7 +6,9 @@
 //    t-SNE scatter has one point per test image and shows the image under the pointer; the
 //    encoder downloads as safetensors.
 // 2. CPU fallback (no flag): a malformed dataset file gives an error naming it; the encoder
-//    from run 1 loads and probes; a 48-step run pauses, holds still, resumes and finishes.
+//    from run 1 loads and probes; a 48-step run continuing from it pauses, holds still,
+//    resumes and finishes; the embeddings download as CSV.
+// 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show.
 //
 // Screenshots and the downloaded encoder go to $E2E_OUT (default target/e2e).
 import { chromium } from "playwright-core";
@@ -152,6 +154,8 @@ async function cpuRun(page) {
   await until(page, `${name}: encoder loads`, async () => /width 4/.test(await text(page, "loaded")), 2);
   const loaded = await probe(page, `${name} (loaded encoder)`);
 
+  // Continue training the loaded encoder.
+  await page.getByTestId("setting-start-from-loaded").check();
   await setValue(page, "setting-max-steps", "48", "change");
   await page.getByTestId("start").click();
   await until(page, `${name}: first reports`, async () => Number((await text(page, "step")).split(" / ")[0]) >= 5);
@@ -167,12 +171,28 @@ async function cpuRun(page) {
   assert.equal(await text(page, "step"), "48 / 48", `${name}: the step limit holds`);
   const losses = checkLosses(name, await page.getByTestId("loss-chart").getAttribute("data-losses"), await text(page, "loss"));
   const accuracy = await probe(page, name);
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+  const rows = (await readFile(await csv.path(), "utf8")).trim().split("\n");
+  assert.equal(rows[0].split(",").length, 1 + 32, `${name}: label + 32 features per row`);
+  assert.equal(rows.length, 1 + 256, `${name}: one row per test image`);
   const views = await text(page, "views-per-s");
   console.log(`${name}: backend "${backend}", losses ${losses.join(" → ")}, ${views} views/s, ` +
     `loaded-encoder probe ${loaded.trained}, probe ${accuracy.trained} vs random ${accuracy.random}`);
+}
+
+// Real CIFAR-10 batch files, when CI points at them: they load, and their images show.
+async function cifarUpload(page) {
+  const dir = process.env.SIMCLR_CIFAR10_DIR;
+  await page.getByTestId("data-files").setInputFiles(["data_batch_1.bin", "test_batch.bin"].map((f) => join(dir, f)));
+  await until(page, "cifar10: files load", async () => (await text(page, "data-summary")).startsWith("cifar10"), 2);
+  const summary = await text(page, "data-summary");
+  assert.match(summary, /^cifar10: 512 training and 256 test images of 32×32 px, 10 classes/, summary);
+  assert.equal(await page.getByTestId("samples").count(), 1);
+  console.log(`cifar10: ${summary}`);
 }
 
 await mkdir(out, { recursive: true });
 // E2E_ONLY=cpu reruns the second part alone (it needs the first part's encoder file).
 if (process.env.E2E_ONLY !== "cpu") await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
 await withPage("cpu-fallback", [], cpuRun);
+if (process.env.SIMCLR_CIFAR10_DIR) await withPage("cifar10-upload", [], cifarUpload);

@@ -51,11 +51,19 @@ pub fn Charts() -> impl IntoView {
                 .join(",")
         })
     };
+    let speeds = move || {
+        state.reports.with(|r| {
+            r.iter()
+                .map(|p| format!("{:.2}", p.views_per_s))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
     view! {
         <section class="charts">
             <div class="chart" data-testid="loss-chart" data-losses=losses inner_html=loss></div>
             <div class="chart" data-testid="knn-chart" inner_html=knn></div>
-            <div class="chart" data-testid="speed-chart" inner_html=speed></div>
+            <div class="chart" data-testid="speed-chart" data-views-per-s=speeds inner_html=speed></div>
         </section>
     }
 }

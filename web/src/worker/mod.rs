@@ -9,7 +9,7 @@ pub mod crash;
 pub mod evaluate;
 pub mod train;
 
-use crate::protocol::{Command, DataSummary, Event, FileBytes, RunSettings};
+use crate::protocol::{Command, DataSummary, EmbeddingFormat, Event, FileBytes, RunSettings};
 use crate::with_encoder;
 use compute::{Backend, Compute, Encoder, HeldEncoder};
 use futures::{SinkExt, StreamExt};
@@ -62,21 +62,7 @@ impl WorkerState {
         match command {
             Command::Start(settings) => self.start(settings, scope).await,
             Command::Pause | Command::Resume | Command::Stop => Ok(()),
-            Command::LoadData(files) => {
-                let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-                send(
-                    scope,
-                    Event::Working(format!("reading {}", names.join(", "))),
-                )
-                .await?;
-                let files = files.into_iter().map(|f| (f.name, f.bytes)).collect();
-                let data = upload::from_files(files).map_err(|e| {
-                    format!("{e}. Pick the official binary files of CIFAR-10 or STL-10.")
-                })?;
-                self.uploaded = Some(Arc::new(data));
-                self.prepared = None;
-                self.preview(&RunSettings::default(), scope).await
-            }
+            Command::LoadData(files) => self.load_data(files, scope).await,
             Command::UseSynthetic => {
                 self.uploaded = None;
                 self.prepared = None;
@@ -86,52 +72,81 @@ impl WorkerState {
             Command::Probe {
                 label_fraction,
                 settings,
-            } => {
-                let data = self.data(&settings)?;
-                let held = self.held()?;
-                let norm = held.normalization.unwrap_or(data.normalization);
-                send(scope, Event::Working("probing the encoders".into())).await?;
-                let result = with_encoder!(&held.encoder, |encoder, device| {
-                    evaluate::probe(encoder, norm, &data, &settings, label_fraction, &device).await
-                })?;
-                send(scope, Event::Probe(result)).await
-            }
-            Command::Tsne { points } => {
-                let data = self.current_data()?;
-                let held = self.held()?;
-                let norm = held.normalization.unwrap_or(data.normalization);
-                send(scope, Event::Working("computing the t-SNE map".into())).await?;
-                let map = with_encoder!(&held.encoder, |encoder, device| {
-                    evaluate::tsne(encoder, norm, &data, points, &device).await
-                })?;
-                send(scope, Event::Tsne(map)).await
-            }
-            Command::ExportEncoder => {
-                let held = self.held()?;
-                let norm = match (held.normalization, &self.prepared) {
-                    (Some(norm), _) => norm,
-                    (None, Some((_, data))) => data.normalization,
-                    (None, None) => return Err("train or load an encoder first".into()),
-                };
-                let file = with_encoder!(&held.encoder, |encoder, _device| {
-                    evaluate::weights(encoder, norm).await
-                })?;
-                send(scope, Event::Download(file)).await
-            }
-            Command::ExportEmbeddings(format) => {
-                let data = self.current_data()?;
-                let held = self.held()?;
-                let norm = held.normalization.unwrap_or(data.normalization);
-                let files = with_encoder!(&held.encoder, |encoder, device| {
-                    evaluate::embeddings(encoder, norm, &data, format, &device).await
-                })?;
-                for file in files {
-                    send(scope, Event::Download(file)).await?;
-                }
-                Ok(())
-            }
+            } => self.probe(label_fraction, &settings, scope).await,
+            Command::Tsne { points } => self.tsne(points, scope).await,
+            Command::ExportEncoder => self.export_encoder(scope).await,
+            Command::ExportEmbeddings(format) => self.export_embeddings(format, scope).await,
             Command::ImportEncoder(file) => self.import(file, scope).await,
         }
+    }
+
+    async fn load_data(&mut self, files: Vec<FileBytes>, scope: &mut Scope) -> Result<(), String> {
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let reading = format!("reading {}", names.join(", "));
+        send(scope, Event::Working(reading)).await?;
+        let files = files.into_iter().map(|f| (f.name, f.bytes)).collect();
+        let data = upload::from_files(files)
+            .map_err(|e| format!("{e}. Pick the official binary files of CIFAR-10 or STL-10."))?;
+        self.uploaded = Some(Arc::new(data));
+        self.prepared = None;
+        self.preview(&RunSettings::default(), scope).await
+    }
+
+    async fn probe(
+        &mut self,
+        label_fraction: f64,
+        settings: &RunSettings,
+        scope: &mut Scope,
+    ) -> Result<(), String> {
+        let data = self.data(settings)?;
+        let held = self.held()?;
+        let norm = held.normalization.unwrap_or(data.normalization);
+        send(scope, Event::Working("probing the encoders".into())).await?;
+        let result = with_encoder!(&held.encoder, |encoder, device| {
+            evaluate::probe(encoder, norm, &data, settings, label_fraction, &device).await
+        })?;
+        send(scope, Event::Probe(result)).await
+    }
+
+    async fn tsne(&self, points: usize, scope: &mut Scope) -> Result<(), String> {
+        let data = self.current_data()?;
+        let held = self.held()?;
+        let norm = held.normalization.unwrap_or(data.normalization);
+        send(scope, Event::Working("computing the t-SNE map".into())).await?;
+        let map = with_encoder!(&held.encoder, |encoder, device| {
+            evaluate::tsne(encoder, norm, &data, points, &device).await
+        })?;
+        send(scope, Event::Tsne(map)).await
+    }
+
+    async fn export_encoder(&self, scope: &mut Scope) -> Result<(), String> {
+        let held = self.held()?;
+        let norm = match (held.normalization, &self.prepared) {
+            (Some(norm), _) => norm,
+            (None, Some((_, data))) => data.normalization,
+            (None, None) => return Err("probe the loaded encoder on some data first".into()),
+        };
+        let file = with_encoder!(&held.encoder, |encoder, _device| {
+            evaluate::weights(encoder, norm).await
+        })?;
+        send(scope, Event::Download(file)).await
+    }
+
+    async fn export_embeddings(
+        &self,
+        format: EmbeddingFormat,
+        scope: &mut Scope,
+    ) -> Result<(), String> {
+        let data = self.current_data()?;
+        let held = self.held()?;
+        let norm = held.normalization.unwrap_or(data.normalization);
+        let files = with_encoder!(&held.encoder, |encoder, device| {
+            evaluate::embeddings(encoder, norm, &data, format, &device).await
+        })?;
+        for file in files {
+            send(scope, Event::Download(file)).await?;
+        }
+        Ok(())
     }
 
     fn held(&self) -> Result<&HeldEncoder, String> {

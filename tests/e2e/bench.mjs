@@ -1,0 +1,57 @@
+// Browser throughput: trains a preset for a few steps in headless Chromium and prints the
+// views/s of each report (the first includes shader compilation and warm-up).
+//   node bench.mjs <tiny|small|full> <steps> <webgpu|cpu>
+// Serves dist/ (build it with `trunk build --release` first).
+import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+
+const [preset = "tiny", steps = "20", mode = "webgpu"] = process.argv.slice(2);
+const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
+const server = createServer(async (req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+  const file = join(dist, path === "/" ? "index.html" : path);
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const flags = mode === "webgpu" ? ["--enable-unsafe-webgpu"] : [];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--headless=new", ...flags],
+});
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.getByTestId("preset").selectOption(preset);
+  // Few images: the kNN at the end of the run encodes them all, and throughput does not
+  // depend on how many there are.
+  for (const [id, value] of [["setting-max-steps", steps], ["setting-train-images", "256"], ["setting-test-images", "64"]]) {
+    await page.getByTestId(id).fill(value);
+    await page.getByTestId(id).dispatchEvent("change");
+  }
+  const started = Date.now();
+  await page.getByTestId("start").click();
+  await page.waitForFunction(() => ["done", "error"].includes(document.querySelector("[data-testid=status]").textContent), null, { timeout: 0, polling: 1000 });
+  const seconds = (Date.now() - started) / 1000;
+  const status = await page.getByTestId("status").textContent();
+  if (status !== "done") throw new Error(await page.getByTestId("error").textContent());
+  const speeds = (await page.getByTestId("speed-chart").getAttribute("data-views-per-s")).split(",").map(Number);
+  const steady = speeds.length > 1 ? speeds.slice(1) : speeds;
+  const mean = steady.reduce((a, b) => a + b, 0) / steady.length;
+  console.log(JSON.stringify({
+    preset, steps: Number(steps), mode,
+    backend: await page.getByTestId("backend").textContent(),
+    views_per_s_reports: speeds, views_per_s_after_first: Number(mean.toFixed(2)), wall_s: seconds,
+  }));
+} finally {
+  await browser.close();
+  server.close();
+}
