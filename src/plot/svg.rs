@@ -188,6 +188,28 @@ pub fn line_chart(axes: &Axes, series: &[Series]) -> String {
     out
 }
 
+/// A chart of one solid line: `points` as `(x, y)`, the series named `name`.
+pub fn curve(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    name: &str,
+    points: Vec<(f64, f64)>,
+) -> String {
+    let axes = Axes {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        ..Axes::default()
+    };
+    let series = Series {
+        name: name.into(),
+        points,
+        dashed: false,
+    };
+    line_chart(&axes, &[series])
+}
+
 /// A scatter of labelled 2-D points coloured by class, with a legend; the `<svg>` carries
 /// `data-points` with the number of points drawn.
 pub fn scatter(title: &str, points: &[[f64; 2]], labels: &[u8], names: &[String]) -> String {

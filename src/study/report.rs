@@ -2,7 +2,7 @@
 
 use super::StudyResults;
 use crate::checkpoint::write_atomic;
-use crate::plot::svg::{confusion, line_chart, scatter, Axes, Series};
+use crate::plot::svg::{confusion, curve, line_chart, scatter, Axes, Series};
 use crate::probe::HeadKind;
 use crate::Result;
 use std::fmt::Write;
@@ -123,20 +123,6 @@ fn fraction_chart(r: &StudyResults) -> String {
 }
 
 fn training_charts(r: &StudyResults) -> Vec<String> {
-    let chart = |title: &str, x: &str, y: &str, name: &str, points: Vec<(f64, f64)>| {
-        let axes = Axes {
-            title: title.into(),
-            x_label: x.into(),
-            y_label: y.into(),
-            ..Axes::default()
-        };
-        let series = Series {
-            name: name.into(),
-            points,
-            dashed: false,
-        };
-        line_chart(&axes, &[series])
-    };
     let steps = |f: fn(&crate::run_dir::StepLoss) -> f64| -> Vec<(f64, f64)> {
         r.steps.iter().map(|s| (s.step as f64, f(s))).collect()
     };
@@ -146,9 +132,9 @@ fn training_charts(r: &StudyResults) -> Vec<String> {
         .filter_map(|m| m.knn_top1.map(|k| (m.epoch as f64, 100.0 * k)))
         .collect();
     vec![
-        chart("NT-Xent loss", "step", "loss", "loss", steps(|s| s.loss)),
-        chart("Learning rate", "step", "lr", "lr", steps(|s| s.lr)),
-        chart("kNN monitor", "epoch", "top-1 (%)", "kNN top-1", knn),
+        curve("NT-Xent loss", "step", "loss", "loss", steps(|s| s.loss)),
+        curve("Learning rate", "step", "lr", "lr", steps(|s| s.lr)),
+        curve("kNN monitor", "epoch", "top-1 (%)", "kNN top-1", knn),
     ]
 }
 

@@ -12,32 +12,17 @@
 //
 // Screenshots and the downloaded encoder go to $E2E_OUT (default target/e2e).
 import { chromium } from "playwright-core";
-import { createServer } from "node:http";
+import { serve } from "./serve.mjs";
 import { readFile, mkdir } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
 const out = process.env.E2E_OUT ?? join(process.cwd(), "..", "..", "target", "e2e");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
 const encoderFile = join(out, "encoder.safetensors");
 const CHANCE = 0.1;
 
-function serve() {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-    const file = join(dist, path === "/" ? "index.html" : path);
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
 
 const text = (page, id) => page.getByTestId(id).textContent();
 
@@ -88,7 +73,7 @@ async function probe(page, name) {
 }
 
 async function withPage(name, flags, body) {
-  const server = await serve();
+  const server = await serve(dist);
   const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--headless=new", ...flags] });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

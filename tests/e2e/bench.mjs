@@ -3,25 +3,12 @@
 //   node bench.mjs <tiny|small|full> <steps> <webgpu|cpu>
 // Serves dist/ (build it with `trunk build --release` first).
 import { chromium } from "playwright-core";
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
+import { serve } from "./serve.mjs";
 
 const [preset = "tiny", steps = "20", mode = "webgpu"] = process.argv.slice(2);
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
-const server = createServer(async (req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-  const file = join(dist, path === "/" ? "index.html" : path);
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-    res.end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const server = await serve(dist);
 const flags = mode === "webgpu" ? ["--enable-unsafe-webgpu"] : [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

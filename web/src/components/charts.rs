@@ -3,21 +3,10 @@
 
 use super::state::RunState;
 use leptos::prelude::*;
-use simclr::plot::svg::{line_chart, Axes, Series};
+use simclr::plot::svg::curve;
 
 fn chart(title: &str, x_label: &str, y_label: &str, points: Vec<(f64, f64)>) -> String {
-    let axes = Axes {
-        title: title.into(),
-        x_label: x_label.into(),
-        y_label: y_label.into(),
-        ..Axes::default()
-    };
-    let series = Series {
-        name: y_label.into(),
-        points,
-        dashed: false,
-    };
-    line_chart(&axes, &[series])
+    curve(title, x_label, y_label, y_label, points)
 }
 
 /// The three charts side by side.

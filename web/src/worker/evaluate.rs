@@ -86,14 +86,15 @@ async fn probe_one<B: Backend>(
     .map_err(text)
 }
 
-/// Features of the first `limit` labelled test images (all when `limit` is 0).
+/// The first `limit` labelled test images (all when `limit` is 0): indices, labels and
+/// features.
 async fn test_features<B: Backend>(
     encoder: &ResNet<B>,
     normalization: Normalization,
     data: &Dataset,
     limit: usize,
     device: &B::Device,
-) -> Result<(Vec<usize>, Vec<f32>), String> {
+) -> Result<(Vec<usize>, Vec<u8>, Vec<f32>), String> {
     let mut indices = labelled_indices(&data.test);
     if limit > 0 {
         indices.truncate(limit);
@@ -106,7 +107,11 @@ async fn test_features<B: Backend>(
     }
     let features = encode(encoder, &data.test, &indices, &normalization, 256, device);
     let values = readback::floats_async(features).await.map_err(text)?;
-    Ok((indices, values))
+    let labels = indices
+        .iter()
+        .map(|&i| data.test.label(i).unwrap_or_default())
+        .collect();
+    Ok((indices, labels, values))
 }
 
 /// A t-SNE map of up to `points` test images, with their thumbnails.
@@ -117,13 +122,10 @@ pub async fn tsne<B: Backend>(
     points: usize,
     device: &B::Device,
 ) -> Result<TsneMap, String> {
-    let (indices, values) = test_features(encoder, normalization, data, points, device).await?;
+    let (indices, labels, values) =
+        test_features(encoder, normalization, data, points, device).await?;
     let dim = encoder.config().feature_dim();
     let map = embed(&values, dim, &TsneConfig::default()).map_err(text)?;
-    let labels: Vec<u8> = indices
-        .iter()
-        .map(|&i| data.test.label(i).unwrap_or_default())
-        .collect();
     let columns = (indices.len() as f64).sqrt().ceil() as usize;
     Ok(TsneMap {
         neighbour_accuracy: nearest_neighbour_accuracy(&map.points, &labels),
@@ -144,12 +146,9 @@ pub async fn embeddings<B: Backend>(
     format: EmbeddingFormat,
     device: &B::Device,
 ) -> Result<Vec<FileBytes>, String> {
-    let (indices, values) = test_features(encoder, normalization, data, 0, device).await?;
+    let (indices, labels, values) = test_features(encoder, normalization, data, 0, device).await?;
     let dim = encoder.config().feature_dim();
-    let labels: Vec<i64> = indices
-        .iter()
-        .map(|&i| data.test.label(i).map_or(-1, i64::from))
-        .collect();
+    let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
     Ok(match format {
         EmbeddingFormat::Npy => vec![
             FileBytes {

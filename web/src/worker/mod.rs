@@ -11,13 +11,14 @@ pub mod train;
 
 use crate::protocol::{Command, DataSummary, EmbeddingFormat, Event, FileBytes, RunSettings};
 use crate::with_encoder;
+use burn::tensor::backend::AutodiffBackend;
 use compute::{Backend, Compute, Encoder, HeldEncoder};
 use futures::{SinkExt, StreamExt};
 use gloo_worker::reactor::{reactor, ReactorScope};
 use simclr::backend::{AutodiffCpu, AutodiffWgpu, Cpu, Wgpu};
 use simclr::data::synthetic::{self, SyntheticConfig};
 use simclr::data::{upload, Dataset};
-use simclr::model::weights;
+use simclr::model::{weights, ResNet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -252,26 +253,12 @@ impl WorkerState {
                 None
             };
         let encoder = match backend.compute {
-            Compute::Gpu => Encoder::Gpu(
-                train::train::<AutodiffWgpu>(train::Run {
-                    settings: &settings,
-                    data: &data,
-                    scope,
-                    start_from,
-                    device: Default::default(),
-                })
-                .await?,
-            ),
-            Compute::Cpu => Encoder::Cpu(
-                train::train::<AutodiffCpu>(train::Run {
-                    settings: &settings,
-                    data: &data,
-                    scope,
-                    start_from,
-                    device: Default::default(),
-                })
-                .await?,
-            ),
+            Compute::Gpu => {
+                Encoder::Gpu(train_on::<AutodiffWgpu>(&settings, &data, scope, start_from).await?)
+            }
+            Compute::Cpu => {
+                Encoder::Cpu(train_on::<AutodiffCpu>(&settings, &data, scope, start_from).await?)
+            }
         };
         self.encoder = Some(HeldEncoder {
             encoder,
@@ -320,6 +307,23 @@ impl WorkerState {
         self.loaded = Some(file);
         send(scope, Event::EncoderLoaded(description)).await
     }
+}
+
+/// Trains on backend `B`'s default device.
+async fn train_on<B: AutodiffBackend>(
+    settings: &RunSettings,
+    data: &Dataset,
+    scope: &mut Scope,
+    start_from: Option<&FileBytes>,
+) -> Result<ResNet<B::InnerBackend>, String> {
+    train::train::<B>(train::Run {
+        settings,
+        data,
+        scope,
+        start_from,
+        device: Default::default(),
+    })
+    .await
 }
 
 /// Sends an event to the page.
