@@ -5,15 +5,17 @@
 //    the linear probe at 100% labels beats chance for the trained and the random encoder; the
 //    t-SNE scatter has one point per test image and shows the image under the pointer; the
 //    encoder downloads as safetensors.
-// 2. CPU fallback (no flag): a malformed dataset file gives an error naming it; the encoder
-//    from run 1 loads and probes; a 48-step run continuing from it pauses, holds still,
-//    resumes and finishes; the embeddings download as CSV.
-// 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show.
+// 2. CPU fallback (no flag): a malformed dataset file, picked or dropped, gives an error
+//    naming it; the encoder from run 1 loads and probes; a 48-step run continuing from it
+//    pauses, holds still, resumes and finishes; the embeddings download as CSV.
+// 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show, and PyTorch's
+//    ResNet-18 from ../shared/reference loads as an encoder.
 //
 // Screenshots and the downloaded encoder go to $E2E_OUT (default target/e2e).
 import { chromium } from "playwright-core";
 import { serve } from "./serve.mjs";
 import { readFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 
@@ -22,6 +24,7 @@ const out = process.env.E2E_OUT ?? join(process.cwd(), "..", "..", "target", "e2
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const encoderFile = join(out, "encoder.safetensors");
 const CHANCE = 0.1;
+const reference = process.env.SIMCLR_REFERENCE_DIR ?? join(process.cwd(), "..", "..", "..", "shared", "reference");
 
 
 const text = (page, id) => page.getByTestId(id).textContent();
@@ -132,6 +135,18 @@ async function cpuRun(page) {
   await page.waitForFunction(() => document.querySelector("[data-testid=error]"));
   const error = await text(page, "error");
   assert.match(error, /data_batch_1\.bin/, `${name}: the error names the file: ${error}`);
+  // The same through drag and drop: a file dropped on the data panel.
+  await page.getByTestId("use-synthetic").click();
+  await page.waitForFunction(() => !document.querySelector("[data-testid=error]"));
+  const dropped = await page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(50)], "test_batch.bin"));
+    return transfer;
+  });
+  await page.getByTestId("drop").dispatchEvent("drop", { dataTransfer: dropped });
+  await page.waitForFunction(() => document.querySelector("[data-testid=error]"));
+  const dropError = await text(page, "error");
+  assert.match(dropError, /test_batch\.bin/, `${name}: the dropped file's error names it: ${dropError}`);
   await page.getByTestId("use-synthetic").click();
   await page.waitForFunction(() => !document.querySelector("[data-testid=error]") && document.querySelector("[data-testid=data-summary]").textContent.startsWith("synthetic"));
 
@@ -165,19 +180,26 @@ async function cpuRun(page) {
     `loaded-encoder probe ${loaded.trained}, probe ${accuracy.trained} vs random ${accuracy.random}`);
 }
 
-// Real CIFAR-10 batch files, when CI points at them: they load, and their images show.
-async function cifarUpload(page) {
+// Files made elsewhere: real CIFAR-10 batch files load and show; PyTorch's ResNet-18
+// (torchvision names, no metadata of ours) loads as an encoder.
+async function realFiles(page) {
   const dir = process.env.SIMCLR_CIFAR10_DIR;
   await page.getByTestId("data-files").setInputFiles(["data_batch_1.bin", "test_batch.bin"].map((f) => join(dir, f)));
   await until(page, "cifar10: files load", async () => (await text(page, "data-summary")).startsWith("cifar10"), 2);
   const summary = await text(page, "data-summary");
   assert.match(summary, /^cifar10: 512 training and 256 test images of 32×32 px, 10 classes/, summary);
   assert.equal(await page.getByTestId("samples").count(), 1);
-  console.log(`cifar10: ${summary}`);
+  const pytorch = join(reference, "resnet18_w16_cifar.safetensors");
+  if (existsSync(pytorch)) {
+    await page.getByTestId("import-encoder").setInputFiles(pytorch);
+    await until(page, "PyTorch encoder loads", async () => /width 16, cifar stem/.test(await text(page, "loaded")), 2);
+  }
+  console.log(`real files: ${summary}; ${await text(page, "loaded")}`);
 }
 
 await mkdir(out, { recursive: true });
-// E2E_ONLY=cpu reruns the second part alone (it needs the first part's encoder file).
-if (process.env.E2E_ONLY !== "cpu") await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
-await withPage("cpu-fallback", [], cpuRun);
-if (process.env.SIMCLR_CIFAR10_DIR) await withPage("cifar10-upload", [], cifarUpload);
+// E2E_ONLY=cpu,files runs those parts alone (cpu needs the first part's encoder file).
+const parts = (process.env.E2E_ONLY ?? "webgpu,cpu,files").split(",");
+if (parts.includes("webgpu")) await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
+if (parts.includes("cpu")) await withPage("cpu-fallback", [], cpuRun);
+if (parts.includes("files") && process.env.SIMCLR_CIFAR10_DIR) await withPage("real-files", [], realFiles);

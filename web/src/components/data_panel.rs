@@ -76,7 +76,7 @@ pub fn DataPanel() -> impl IntoView {
     view! {
         <section class="panel data">
             <h2>"Data"</h2>
-            <div class="drop" class:dragging=move || dragging.get() on:dragover=on_drag_over on:dragleave=move |_| dragging.set(false) on:drop=on_drop>
+            <div class="drop" data-testid="drop" class:dragging=move || dragging.get() on:dragover=on_drag_over on:dragleave=move |_| dragging.set(false) on:drop=on_drop>
                 <p>"Built-in synthetic shapes, or drop CIFAR-10 ("<code>"cifar-10-binary.tar.gz"</code>" or its "<code>".bin"</code>" batches) or STL-10 ("<code>"*_X.bin"</code>", "<code>"*_y.bin"</code>") files here."</p>
                 <input type="file" multiple=true accept=".bin,.gz,.tgz,.txt" data-testid="data-files" on:change=on_pick disabled=busy/>
                 <button data-testid="use-synthetic" on:click=use_synthetic disabled=busy>"Use synthetic images"</button>
