@@ -143,6 +143,11 @@ impl<'a, B: Backend> KnnMonitor<'a, B> {
         })
     }
 
+    /// Positions in the query list of chunk `chunk`.
+    fn chunk_rows(&self, chunk: usize) -> std::ops::Range<usize> {
+        chunk * QUERY_CHUNK..((chunk + 1) * QUERY_CHUNK).min(self.queries.len())
+    }
+
     /// Query chunks to run.
     pub fn chunks(&self) -> usize {
         self.queries.len().div_ceil(QUERY_CHUNK)
@@ -153,8 +158,7 @@ impl<'a, B: Backend> KnnMonitor<'a, B> {
     /// # Shapes
     /// - output: `[queries in the chunk, bank size]`
     pub fn similarities(&self, chunk: usize) -> Tensor<B, 2> {
-        let end = ((chunk + 1) * QUERY_CHUNK).min(self.queries.len());
-        let indices = &self.queries[chunk * QUERY_CHUNK..end];
+        let indices = &self.queries[self.chunk_rows(chunk)];
         let q = encode(
             self.encoder,
             self.test,
@@ -197,8 +201,7 @@ impl<'a, B: Backend> KnnMonitor<'a, B> {
 
     /// Correct predictions of a chunk, from its read-back results.
     pub fn correct(&self, chunk: usize, similarities: &[f32], neighbours: &[i64]) -> usize {
-        let end = ((chunk + 1) * QUERY_CHUNK).min(self.queries.len());
-        let labels = &self.query_labels[chunk * QUERY_CHUNK..end];
+        let labels = &self.query_labels[self.chunk_rows(chunk)];
         let predicted = vote(
             similarities,
             neighbours,

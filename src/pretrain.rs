@@ -3,15 +3,14 @@
 
 use crate::config::PretrainConfig;
 use crate::data::Dataset;
-use crate::knn;
 use crate::model::SimclrModel;
 use crate::optim::OptimizerTask;
 use crate::run_dir::{EpochMetrics, RunDir, StepLoss};
-use crate::train::Trainer;
-use crate::{Error, Result};
+use crate::train::{finite_losses, LossBuffer, Trainer};
+use crate::Result;
+use crate::{knn, readback};
 use burn::module::AutodiffModule;
 use burn::optim::Optimizer;
-use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use std::time::Instant;
 
@@ -144,19 +143,12 @@ impl<B: AutodiffBackend> Driver<'_, B> {
     ) -> Result<EpochMetrics> {
         let start = Instant::now();
         let views_per_step = 2 * self.config.batch_size;
-        let mut pending = vec![];
+        let mut losses = LossBuffer::new(READ_EVERY);
         let (mut loss_sum, mut loss_count) = (0.0, 0usize);
         let lr = loop {
             let out = trainer.step(&self.dataset.train);
-            pending.push(out.loss);
-            if pending.len() == READ_EVERY || out.epoch_done {
-                let values = read_losses(std::mem::take(&mut pending))?;
-                if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-                    return Err(Error::Config(format!(
-                        "loss became {bad} at step {}; lower the learning rate",
-                        trainer.state.step
-                    )));
-                }
+            if let Some(read) = losses.push(out.loss, out.epoch_done) {
+                let values = finite_losses(readback::floats(read)?, trainer.state.step)?;
                 let sum = values.iter().map(|&v| v as f64).sum::<f64>();
                 curve.push(StepLoss {
                     step: trainer.state.step,
@@ -201,10 +193,6 @@ impl<B: AutodiffBackend> Driver<'_, B> {
             seconds,
         })
     }
-}
-
-fn read_losses<B: Backend>(losses: Vec<Tensor<B, 1>>) -> Result<Vec<f32>> {
-    crate::readback::floats(Tensor::cat(losses, 0))
 }
 
 #[cfg(test)]

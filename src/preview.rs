@@ -82,7 +82,7 @@ impl<B: Backend> PendingPairs<B> {
                 [original, view(0), view(1)]
             })
             .collect();
-        grid_png(&tiles, [h, w], 3, zoom)
+        grid_png(&tiles, [h, w], 3, zoom, GAP)
     }
 }
 
@@ -109,15 +109,20 @@ pub fn sprite_png(split: &Split, indices: &[usize], columns: usize) -> Result<Ve
     let plane = 3 * side[0] * side[1];
     let pixels = split.batch_u8(indices);
     let tiles: Vec<Vec<u8>> = pixels.chunks(plane).map(<[u8]>::to_vec).collect();
-    let mut canvas = canvas(&tiles, side, columns, 1, 0);
-    draw_tiles(&mut canvas, &tiles, side, columns, 1, 0);
-    encode_png(canvas)
+    grid_png(&tiles, side, columns, 1, 0)
 }
 
-/// Channel-planar tiles in a grid with gaps, `columns` per row.
-fn grid_png(tiles: &[Vec<u8>], side: [usize; 2], columns: usize, zoom: usize) -> Result<Vec<u8>> {
-    let mut canvas = canvas(tiles, side, columns, zoom, GAP);
-    draw_tiles(&mut canvas, tiles, side, columns, zoom, GAP);
+/// Channel-planar tiles in a grid, `columns` per row, scaled `zoom` times, `gap` pixels of
+/// white around each.
+fn grid_png(
+    tiles: &[Vec<u8>],
+    side: [usize; 2],
+    columns: usize,
+    zoom: usize,
+    gap: usize,
+) -> Result<Vec<u8>> {
+    let mut canvas = canvas(tiles, side, columns, zoom, gap);
+    draw_tiles(&mut canvas, tiles, side, columns, zoom, gap);
     encode_png(canvas)
 }
 

@@ -54,6 +54,44 @@ pub struct StepOutput<B: AutodiffBackend> {
     pub epoch_done: bool,
 }
 
+/// Losses of the steps since the last read-back. They stay on the device so that a step
+/// never waits for the host; every `read_every` steps (or when asked to flush) they come
+/// back as one tensor to read.
+pub struct LossBuffer<B: Backend> {
+    pending: Vec<Tensor<B, 1>>,
+    read_every: usize,
+}
+
+impl<B: Backend> LossBuffer<B> {
+    /// An empty buffer that fills up after `read_every` steps.
+    pub fn new(read_every: usize) -> Self {
+        Self {
+            pending: vec![],
+            read_every: read_every.max(1),
+        }
+    }
+
+    /// Adds a step's loss; returns the gathered losses when it is time to read them.
+    pub fn push(&mut self, loss: Tensor<B, 1>, flush: bool) -> Option<Tensor<B, 1>> {
+        self.pending.push(loss);
+        if self.pending.len() < self.read_every && !flush {
+            return None;
+        }
+        Some(Tensor::cat(std::mem::take(&mut self.pending), 0))
+    }
+}
+
+/// Read-back losses, or an error at the first one that is not finite; `step` is the step
+/// the read-back ended at.
+pub fn finite_losses(values: Vec<f32>, step: usize) -> Result<Vec<f32>> {
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(bad) => Err(Error::Config(format!(
+            "loss became {bad} at step {step}; lower the learning rate"
+        ))),
+        None => Ok(values),
+    }
+}
+
 /// Model, optimiser and state of a pretraining run.
 pub struct Trainer<B: AutodiffBackend, O: Optimizer<SimclrModel<B>, B>> {
     /// The network.
@@ -188,5 +226,29 @@ impl<B: AutodiffBackend, O: Optimizer<SimclrModel<B>, B>> Trainer<B, O> {
         (self.state, self.model, self.optim) =
             unpack(checkpoint, self.model, self.optim, &self.device, path)?;
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Cpu;
+
+    #[test]
+    fn losses_come_back_every_n_steps_or_on_flush() {
+        let device = Default::default();
+        let loss = |v: f32| Tensor::<Cpu, 1>::from_floats([v], &device);
+        let mut buffer = LossBuffer::new(3);
+        assert!(buffer.push(loss(1.0), false).is_none());
+        assert!(buffer.push(loss(2.0), false).is_none());
+        let read = buffer.push(loss(3.0), false).unwrap();
+        assert_eq!(crate::readback::floats(read).unwrap(), vec![1.0, 2.0, 3.0]);
+        let read = buffer.push(loss(4.0), true).unwrap();
+        assert_eq!(crate::readback::floats(read).unwrap(), vec![4.0]);
+        assert_eq!(finite_losses(vec![1.0, 2.0], 7).unwrap(), vec![1.0, 2.0]);
+        let err = finite_losses(vec![1.0, f32::NAN], 7)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NaN at step 7"), "{err}");
     }
 }

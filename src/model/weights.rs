@@ -56,16 +56,25 @@ fn walk_stage<B: Backend, V: LayerVisitor<B>>(
         .collect()
 }
 
+/// One entry of the file, in order.
+enum Entry {
+    /// An f32 tensor: its values are the next `shape`-many of the gathered values.
+    Floats { name: String, shape: Vec<usize> },
+    /// PyTorch's BatchNorm `num_batches_tracked` buffer (strict loading expects it): 0.
+    Counter { name: String },
+}
+
 /// Collects the encoder's tensors, flattened, without reading them back yet.
 struct Exporter<B: Backend> {
-    /// Name, shape and values of each f32 tensor, in file order.
-    tensors: Vec<(String, Vec<usize>, Tensor<B, 1>)>,
+    layout: Vec<Entry>,
+    values: Vec<Tensor<B, 1>>,
 }
 
 impl<B: Backend> Exporter<B> {
     fn push<const D: usize>(&mut self, name: String, tensor: Tensor<B, D>) {
         let shape = tensor.dims().to_vec();
-        self.tensors.push((name, shape, tensor.flatten(0, D - 1)));
+        self.layout.push(Entry::Floats { name, shape });
+        self.values.push(tensor.flatten(0, D - 1));
     }
 }
 
@@ -80,6 +89,8 @@ impl<B: Backend> LayerVisitor<B> for Exporter<B> {
         self.push(format!("{name}.bias"), bn.beta.val());
         self.push(format!("{name}.running_mean"), bn.running_mean.value_sync());
         self.push(format!("{name}.running_var"), bn.running_var.value_sync());
+        let name = format!("{name}.num_batches_tracked");
+        self.layout.push(Entry::Counter { name });
         Ok(bn)
     }
 }
@@ -87,7 +98,7 @@ impl<B: Backend> LayerVisitor<B> for Exporter<B> {
 /// The encoder's weights gathered into one device tensor, ready to be read back once and
 /// written as safetensors.
 pub struct PendingWeights<B: Backend> {
-    layout: Vec<(String, Vec<usize>)>,
+    layout: Vec<Entry>,
     values: Tensor<B, 1>,
     metadata: HashMap<String, String>,
 }
@@ -98,13 +109,11 @@ pub fn queue_encoder<B: Backend>(
     normalization: &Normalization,
 ) -> Result<PendingWeights<B>> {
     let config = encoder.config();
-    let mut exporter = Exporter { tensors: vec![] };
+    let mut exporter = Exporter {
+        layout: vec![],
+        values: vec![],
+    };
     walk(encoder.clone(), &mut exporter)?;
-    let (layout, parts): (Vec<_>, Vec<_>) = exporter
-        .tensors
-        .into_iter()
-        .map(|(name, shape, values)| ((name, shape), values))
-        .unzip();
     let join = |v: &[f32; 3]| v.map(|x| x.to_string()).join(",");
     let metadata = HashMap::from([
         ("arch".to_string(), "resnet18".to_string()),
@@ -114,8 +123,8 @@ pub fn queue_encoder<B: Backend>(
         ("normalize_std".to_string(), join(&normalization.std)),
     ]);
     Ok(PendingWeights {
-        layout,
-        values: Tensor::cat(parts, 0),
+        layout: exporter.layout,
+        values: Tensor::cat(exporter.values, 0),
         metadata,
     })
 }
@@ -123,51 +132,48 @@ pub fn queue_encoder<B: Backend>(
 impl<B: Backend> PendingWeights<B> {
     /// The safetensors bytes, blocking until the device is done.
     pub fn bytes(self) -> Result<Vec<u8>> {
-        let values = crate::readback::floats(self.values.clone())?;
-        self.serialize(&values)
+        let values = crate::readback::floats(self.values)?;
+        serialize(self.layout, &values, self.metadata)
     }
 
     /// [`Self::bytes`] without blocking (a browser's WebGPU device).
     pub async fn bytes_async(self) -> Result<Vec<u8>> {
-        let values = crate::readback::floats_async(self.values.clone()).await?;
-        self.serialize(&values)
+        let values = crate::readback::floats_async(self.values).await?;
+        serialize(self.layout, &values, self.metadata)
     }
+}
 
-    fn serialize(self, values: &[f32]) -> Result<Vec<u8>> {
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = vec![];
-        let mut offset = 0;
-        for (name, shape) in self.layout {
-            let len = shape.iter().product::<usize>();
-            let bytes = values[offset..offset + len]
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
-            offset += len;
-            if let Some(layer) = name.strip_suffix(".running_var") {
-                // PyTorch's BatchNorm carries this buffer; strict loading expects it.
-                let counter = (format!("{layer}.num_batches_tracked"), vec![]);
-                tensors.push((name, shape, bytes, Dtype::F32));
-                tensors.push((
-                    counter.0,
-                    counter.1,
-                    0i64.to_le_bytes().to_vec(),
-                    Dtype::I64,
-                ));
-            } else {
-                tensors.push((name, shape, bytes, Dtype::F32));
+fn serialize(
+    layout: Vec<Entry>,
+    values: &[f32],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let mut offset = 0;
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = layout
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Floats { name, shape } => {
+                let len = shape.iter().product::<usize>();
+                let bytes = values[offset..offset + len]
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect();
+                offset += len;
+                (name, shape, bytes, Dtype::F32)
             }
-        }
-        let views = tensors
-            .iter()
-            .map(|(name, shape, bytes, dtype)| {
-                safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
-                    .map(|view| (name.clone(), view))
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))?;
-        safetensors::serialize(views, Some(self.metadata))
-            .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))
-    }
+            Entry::Counter { name } => (name, vec![], 0i64.to_le_bytes().to_vec(), Dtype::I64),
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes, dtype)| {
+            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))?;
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))
 }
 
 struct Importer<'a> {

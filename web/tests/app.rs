@@ -33,8 +33,15 @@ fn presets_become_core_configurations() {
     assert_eq!(tiny.optimizer.kind, OptimizerKind::Adam);
     let full = RunSettings::preset(Preset::Full);
     assert_eq!((full.width, full.optimizer), (64, OptimizerKind::Lars));
-    // LARS keeps the paper's momentum and trust coefficient; Adam the small recipe's.
-    assert!(full.pretrain_config().optimizer.trust_coefficient > 0.0);
+    // LARS takes the paper's schedule (10 warm-up epochs), Adam the small recipe's (1).
+    let paper = simclr::optim::OptimizerConfig::paper();
+    let small = simclr::optim::OptimizerConfig::small();
+    assert_eq!(
+        full.pretrain_config().optimizer.warmup_epochs,
+        paper.warmup_epochs
+    );
+    assert_eq!(tiny.optimizer.warmup_epochs, small.warmup_epochs);
+    assert_ne!(paper.warmup_epochs, small.warmup_epochs);
     assert!(full.pretrain_config().validate().is_ok());
     for preset in Preset::ALL {
         let settings = RunSettings::preset(preset);

@@ -110,10 +110,8 @@ pub enum Encoder {
 pub struct HeldEncoder {
     /// The network.
     pub encoder: Encoder,
-    /// Its input normalisation, when it came with one (a loaded file).
+    /// Its input normalisation: the training data's, or a loaded file's when it has one.
     pub normalization: Option<Normalization>,
-    /// Where it came from, in words.
-    pub name: String,
 }
 
 /// Runs `$body` with `$encoder` bound to the encoder and `$device` to its device, whichever

@@ -3,7 +3,7 @@
 //! `BroadcastChannel` that the page listens to, so the page shows them instead of waiting
 //! for a worker that is gone.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The channel's name; the page listens on the same one.
 pub const CHANNEL: &str = "simclr-worker-crash";
@@ -35,5 +35,3 @@ fn post(message: &str) {
         let _ = channel.post_message(&JsValue::from_str(message));
     }
 }
-
-use wasm_bindgen::JsCast;

@@ -263,7 +263,6 @@ impl WorkerState {
         self.encoder = Some(HeldEncoder {
             encoder,
             normalization: Some(data.normalization),
-            name: "trained in this tab".into(),
         });
         send(scope, Event::Done).await
     }
@@ -302,7 +301,6 @@ impl WorkerState {
         self.encoder = Some(HeldEncoder {
             encoder,
             normalization,
-            name: file.name.clone(),
         });
         self.loaded = Some(file);
         send(scope, Event::EncoderLoaded(description)).await

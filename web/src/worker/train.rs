@@ -7,13 +7,12 @@ use crate::protocol::{Command, Event, FileBytes, RunSettings};
 use burn::module::AutodiffModule;
 use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 use simclr::data::Dataset;
 use simclr::model::{ResNet, SimclrModel};
 use simclr::optim::OptimizerTask;
-use simclr::train::Trainer;
+use simclr::train::{finite_losses, LossBuffer, Trainer};
 use simclr::{knn, preview, readback};
 use std::path::Path;
 
@@ -76,26 +75,20 @@ impl<B: AutodiffBackend> Run<'_, B> {
         let total = self.settings.planned_steps(data.train.len());
         let views = 2 * config.batch_size;
         let augment = config.augment().map_err(text)?;
-        let mut pending = vec![];
+        let mut losses = LossBuffer::new(READ_EVERY);
         let mut clock = Clock::start();
         while trainer.state.step < total {
             let out = trainer.step(&data.train);
-            pending.push(out.loss);
             let last = trainer.state.step == total;
-            if pending.len() < READ_EVERY && !out.epoch_done && !last {
+            let Some(read) = losses.push(out.loss, out.epoch_done || last) else {
                 continue;
-            }
-            let count = pending.len();
-            let values = readback::floats_async(Tensor::cat(std::mem::take(&mut pending), 0))
+            };
+            let values = readback::floats_async(read)
                 .await
                 .map_err(|e| format!("reading the loss back failed: {e}"))?;
+            let values = finite_losses(values, trainer.state.step).map_err(text)?;
+            let count = values.len();
             let loss = values.iter().map(|&v| v as f64).sum::<f64>() / count as f64;
-            if !loss.is_finite() {
-                return Err(format!(
-                    "the loss became {loss} at step {}; lower the learning rate",
-                    trainer.state.step
-                ));
-            }
             let event = Event::Progress {
                 step: trainer.state.step,
                 total,
