@@ -37,3 +37,5 @@ pub use error::{Error, Result};
 
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod golden_check;
