@@ -16,7 +16,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}"
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 echo "== build (release, cuda)"
-time cargo build --release --features cuda
+time cargo build --release -p simclr-cli --features cuda
 bin="$CARGO_TARGET_DIR/release/simclr"
 
 echo "== bench: batch 512, width 64"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Every check CI runs: formatting, lints, unit + CLI tests, the wasm32 build of the
-# library, the CUDA build, the browser app's wasm-bindgen tests and end-to-end test (need
-# scripts/setup-web.sh once). Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset,
-# except under CI=true).
+# Every check CI runs, on a fresh machine too: installs what the tests need
+# (scripts/setup-web.sh: wasm32 target, wasm-bindgen-cli, trunk, Chromium, npm packages;
+# it keeps what is already there), then formatting, lints, docs, unit and CLI tests, the
+# wasm32 and CUDA builds, the browser app's wasm-bindgen tests and end-to-end test.
+# Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset, except under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}"
@@ -11,16 +12,22 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}"
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "tools"
+rustup component add clippy rustfmt
+scripts/setup-web.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy"
+step "cargo clippy (library and CLI; then with the wgpu and CUDA backends)"
 cargo clippy --all-targets -- -D warnings
-step "cargo test"
+cargo clippy -p simclr -p simclr-cli --all-targets --features cuda,wgpu -- -D warnings
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr -p simclr-cli
+step "cargo test (library and CLI)"
 cargo test
 step "wasm32 check of the library"
-cargo check --target wasm32-unknown-unknown --lib --no-default-features --features flex
+cargo check -p simclr --target wasm32-unknown-unknown --lib --no-default-features --features flex
 step "CUDA build"
-cargo build --features cuda
+cargo build -p simclr-cli --features cuda
 step "clippy of the browser app (wasm32)"
 CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/simclr-wasm}" \
     cargo clippy -p simclr-web --target wasm32-unknown-unknown --all-targets -- -D warnings

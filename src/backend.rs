@@ -80,9 +80,11 @@ impl std::str::FromStr for BackendKind {
             "cpu" | "flex" => Ok(BackendKind::Cpu),
             "wgpu" => Ok(BackendKind::Wgpu),
             "cuda" => Ok(BackendKind::Cuda),
-            other => Err(crate::Error::Config(format!(
-                "unknown backend '{other}' (expected cpu, wgpu or cuda)"
-            ))),
+            other => Err(crate::Error::UnknownName {
+                what: "backend",
+                given: other.into(),
+                expected: "cpu, wgpu or cuda".into(),
+            }),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The library's error type: every failure names what was being read or written.
+//! The library's error type: each variant says what a caller can do about it, and every
+//! failure on a file names the file.
 
 use std::path::PathBuf;
 
@@ -25,9 +26,54 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A configuration value that cannot be used.
-    #[error("invalid configuration: {0}")]
-    Config(String),
+    /// A setting whose value cannot be used: change the setting.
+    #[error("invalid {setting}: {message}")]
+    InvalidSetting {
+        /// The setting, as the configuration file names it.
+        setting: &'static str,
+        /// What is wrong and what would do.
+        message: String,
+    },
+    /// A name that is not one of the accepted ones.
+    #[error("unknown {what} '{given}' (expected {expected})")]
+    UnknownName {
+        /// What kind of name (optimizer, backend, ...).
+        what: &'static str,
+        /// The name given.
+        given: String,
+        /// The accepted names.
+        expected: String,
+    },
+    /// Data that cannot serve the requested work (no labels, no images, ...): use other
+    /// data.
+    #[error("{0}")]
+    UnsuitableData(String),
+    /// Training diverged: a loss that is not finite. Lower the learning rate.
+    #[error("loss became {value} at step {step} (epoch {epoch}); lower the learning rate")]
+    Diverged {
+        /// Epochs completed before the step.
+        epoch: usize,
+        /// The step whose read-back showed it.
+        step: usize,
+        /// The loss value.
+        value: f32,
+    },
+    /// Serialising or encoding (JSON, records, PNG, weights) failed.
+    #[error("cannot encode {what}: {message}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why it failed.
+        message: String,
+    },
+    /// A numerical method (t-SNE) failed on its input.
+    #[error("{method} failed: {message}")]
+    Numerical {
+        /// The method.
+        method: &'static str,
+        /// Why it failed.
+        message: String,
+    },
     /// Reading a tensor back from the compute device failed.
     #[error("reading from the device failed: {0}")]
     Device(String),
@@ -55,6 +101,22 @@ impl Error {
         Error::Format {
             path: path.into(),
             message: message.into(),
+        }
+    }
+
+    /// A setting that cannot be used.
+    pub fn invalid(setting: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidSetting {
+            setting,
+            message: message.into(),
+        }
+    }
+
+    /// An encoding failure.
+    pub fn encode(what: &'static str, message: impl std::fmt::Display) -> Self {
+        Error::Encode {
+            what,
+            message: message.to_string(),
         }
     }
 }

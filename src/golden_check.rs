@@ -3,14 +3,14 @@
 //! code before the restructure of issue 9 wrote (`SIMCLR_BLESS=1` writes it anew).
 
 use crate::backend::AutodiffCpu;
-use crate::config::{Preset, PretrainConfig};
 use crate::data::DatasetSpec;
-use crate::knn::KnnConfig;
+use crate::eval::knn::KnnConfig;
+use crate::eval::supervised::{train_supervised, SupervisedConfig};
 use crate::model::SimclrModel;
-use crate::optim::{OptimizerConfig, OptimizerKind};
-use crate::pretrain::{pretrain, PretrainOptions, Silent};
-use crate::supervised::{train_supervised, SupervisedConfig};
 use crate::test_support::encoder_tensors;
+use crate::train::config::{Preset, PretrainConfig};
+use crate::train::driver::{pretrain, PretrainOptions, Silent};
+use crate::train::optim::{OptimizerConfig, OptimizerKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,8 +68,8 @@ fn pretrain_record(config: &PretrainConfig) -> Record {
         resume: false,
         stop_after_epoch: None,
     };
-    let out = pretrain::<AutodiffCpu>(config, &data, &options, &mut Silent, &Default::default())
-        .unwrap();
+    let out =
+        pretrain::<AutodiffCpu>(config, &data, &options, &mut Silent, &Default::default()).unwrap();
     let model: &SimclrModel<AutodiffCpu> = &out.model;
     let head = model.projection.fc2.weight.val().into_data();
     let mut tensors = encoder_tensors(&model.encoder);
@@ -108,7 +108,7 @@ fn supervised_record() -> Record {
     };
     let data = config.dataset.load().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let run = crate::run_dir::RunDir::new(dir.path());
+    let run = crate::train::run_dir::RunDir::new(dir.path());
     let options = PretrainOptions {
         run_dir: Some(&run),
         resume: false,

@@ -1,41 +1,35 @@
 //! SimCLR (Chen et al. 2020) with Burn: data, augmentation, ResNet-18, NT-Xent, training,
-//! checkpoints and weights, shared by the native binary and the browser app.
+//! evaluation and checkpoints, shared by the native binary (the `simclr-cli` crate) and the
+//! browser app (`simclr-web`).
+//!
+//! - [`data`]: CIFAR-10, STL-10, image folders and the synthetic set, as u8 splits.
+//! - [`augment`]: SimCLR's augmentations as batched tensor maths, previews of them.
+//! - [`model`]: ResNet-18 with torchvision's names, the projection head, weights files.
+//! - [`loss`]: NT-Xent.
+//! - [`train`]: the configuration and preset table, the training session shared by every
+//!   driver, the SimCLR step, optimisers and schedule, checkpoints and run folders.
+//! - [`eval`]: features, kNN monitor, linear/MLP probes, the supervised baseline, PCA and
+//!   t-SNE.
+//! - [`experiment`]: the whole study with its report.
+//! - [`io`]: `.npy`, device read-backs, atomic writes; [`plot`]: SVG and PNG charts.
 
 pub mod augment;
 pub mod backend;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod bench;
-pub mod checkpoint;
-pub mod config;
 pub mod data;
-pub mod encoder;
 pub mod error;
-pub mod evaluation;
-pub mod features;
-pub mod knn;
+pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod experiment;
+pub mod io;
 pub mod loss;
 pub mod model;
-pub mod npy;
-pub mod optim;
-pub mod pca;
 pub mod plot;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod pretrain;
-pub mod preview;
-pub mod probe;
-pub mod readback;
 pub mod rng;
-pub mod run_dir;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod study;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod supervised;
 pub mod train;
-pub mod tsne;
 
 pub use error::{Error, Result};
 
 #[cfg(test)]
-pub(crate) mod test_support;
-#[cfg(test)]
 mod golden_check;
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -12,8 +12,22 @@ use burn::tensor::{activation::log_softmax, backend::Backend, Bool, Tensor};
 /// # Shapes
 /// - `z1`, `z2`: `[N, D]`
 /// - output: `[1]`
+///
+/// # Panics
+/// When `z1` and `z2` differ in shape, when `N < 2` (an anchor needs a negative) or when
+/// `temperature` is not a positive finite number.
 pub fn nt_xent<B: Backend>(z1: Tensor<B, 2>, z2: Tensor<B, 2>, temperature: f64) -> Tensor<B, 1> {
     let [n, _] = z1.dims();
+    assert_eq!(
+        z1.dims(),
+        z2.dims(),
+        "nt_xent: the two views' projections must have the same shape"
+    );
+    assert!(n >= 2, "nt_xent: needs N >= 2 pairs, got {n}");
+    assert!(
+        temperature.is_finite() && temperature > 0.0,
+        "nt_xent: temperature must be positive and finite, got {temperature}"
+    );
     let device = z1.device();
     let z = Tensor::cat(vec![z1, z2], 0);
     let z = l2_normalize(z);
@@ -42,6 +56,15 @@ mod tests {
     use super::*;
     use crate::backend::{AutodiffCpu, Cpu};
     use burn::tensor::{Distribution, TensorData};
+
+    #[test]
+    #[should_panic(expected = "same shape")]
+    fn views_of_different_shapes_are_refused() {
+        let device = Default::default();
+        let z1 = Tensor::<Cpu, 2>::zeros([4, 3], &device);
+        let z2 = Tensor::<Cpu, 2>::zeros([3, 3], &device);
+        nt_xent(z1, z2, 0.5);
+    }
 
     #[derive(serde::Deserialize)]
     struct Case {

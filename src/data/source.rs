@@ -49,7 +49,7 @@ impl DatasetKind {
             } else {
                 Err(Error::format(
                     path,
-                    "cannot tell the dataset format; pass --dataset",
+                    "cannot tell the dataset format; name it (cifar10, stl10, folder or synthetic)",
                 ))
             }
         } else {
@@ -75,9 +75,11 @@ impl std::str::FromStr for DatasetKind {
             "stl10" | "stl-10" => Ok(DatasetKind::Stl10),
             "folder" => Ok(DatasetKind::Folder),
             "synthetic" => Ok(DatasetKind::Synthetic),
-            other => Err(Error::Config(format!(
-                "unknown dataset '{other}' (expected cifar10, stl10, folder or synthetic)"
-            ))),
+            other => Err(Error::UnknownName {
+                what: "dataset",
+                given: other.into(),
+                expected: "cifar10, stl10, folder or synthetic".into(),
+            }),
         }
     }
 }
@@ -127,9 +129,9 @@ impl DatasetSpec {
     pub fn load(&self) -> Result<Dataset> {
         let kind = self.resolved_kind()?;
         let path = || {
-            self.path
-                .as_deref()
-                .ok_or_else(|| Error::Config(format!("dataset {kind} needs --data PATH")))
+            self.path.as_deref().ok_or_else(|| {
+                Error::invalid("dataset.path", format!("dataset {kind} needs a path"))
+            })
         };
         let mut dataset = match kind {
             DatasetKind::Cifar10 => cifar::load(path()?)?,
@@ -171,7 +173,7 @@ mod tests {
             .load()
             .unwrap_err()
             .to_string()
-            .contains("needs --data"));
+            .contains("needs a path"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ const ORIGIN: &str = "uploaded files";
 pub fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Dataset> {
     let origin = Path::new(ORIGIN);
     if files.is_empty() {
-        return Err(Error::Config("no files were given".into()));
+        return Err(Error::UnsuitableData("no files were given".into()));
     }
     if let Some((name, bytes)) = files.iter().find(|(n, _)| is_archive_name(n)) {
         return cifar::load_archive(bytes, &origin.join(name));

@@ -45,9 +45,11 @@ impl std::str::FromStr for Stem {
         match s {
             "cifar" => Ok(Stem::Cifar),
             "imagenet" => Ok(Stem::Imagenet),
-            other => Err(crate::Error::Config(format!(
-                "unknown stem '{other}' (expected cifar or imagenet)"
-            ))),
+            other => Err(crate::Error::UnknownName {
+                what: "stem",
+                given: other.into(),
+                expected: "cifar or imagenet".into(),
+            }),
         }
     }
 }

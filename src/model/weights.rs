@@ -132,13 +132,13 @@ pub fn queue_encoder<B: Backend>(
 impl<B: Backend> PendingWeights<B> {
     /// The safetensors bytes, blocking until the device is done.
     pub fn bytes(self) -> Result<Vec<u8>> {
-        let values = crate::readback::floats(self.values)?;
+        let values = crate::io::readback::floats(self.values)?;
         serialize(self.layout, &values, self.metadata)
     }
 
     /// [`Self::bytes`] without blocking (a browser's WebGPU device).
     pub async fn bytes_async(self) -> Result<Vec<u8>> {
-        let values = crate::readback::floats_async(self.values).await?;
+        let values = crate::io::readback::floats_async(self.values).await?;
         serialize(self.layout, &values, self.metadata)
     }
 }
@@ -171,9 +171,8 @@ fn serialize(
                 .map(|view| (name.clone(), view))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))?;
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::Config(format!("cannot serialise weights: {e}")))
+        .map_err(|e| Error::encode("weights", e))?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::encode("weights", e))
 }
 
 struct Importer<'a> {

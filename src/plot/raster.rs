@@ -44,7 +44,7 @@ pub fn scatter_png(
     let mut png = Vec::new();
     image::DynamicImage::ImageRgb8(canvas)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| Error::Config(format!("cannot encode PNG: {e}")))?;
+        .map_err(|e| Error::encode("PNG", e))?;
     Ok(png)
 }
 

@@ -1,6 +1,6 @@
 // Serves dist/ on 127.0.0.1 and drives the page in Debian's headless Chromium.
 //
-// 1. WebGPU (SwiftShader, --enable-unsafe-webgpu): train the tiny preset on the synthetic
+// 1. WebGPU (SwiftShader, --enable-unsafe-webgpu): train the micro preset on the synthetic
 //    images; the loss appears and falls, kNN is reported, samples and augmented views show;
 //    the linear probe at 100% labels beats chance for the trained and the random encoder; the
 //    t-SNE scatter has one point per test image and shows the image under the pointer; the
@@ -96,7 +96,7 @@ async function withPage(name, flags, body) {
 async function webgpuRun(page) {
   const name = "webgpu";
   await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
-  // SwiftShader runs a few hundred GFLOP an hour: a few steps of the tiny preset.
+  // SwiftShader runs a few hundred GFLOP an hour: a few steps of the micro preset.
   await setValue(page, "setting-max-steps", "24", "change");
   await page.getByTestId("start").click();
   await trainToTheEnd(page, name);

@@ -1,12 +1,12 @@
 // Browser throughput: trains a preset for a few steps in headless Chromium and prints the
 // views/s of each report (the first includes shader compilation and warm-up).
-//   node bench.mjs <tiny|small|full> <steps> <webgpu|cpu>
+//   node bench.mjs <micro|tiny|small|paper> <steps> <webgpu|cpu>
 // Serves dist/ (build it with `trunk build --release` first).
 import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { serve } from "./serve.mjs";
 
-const [preset = "tiny", steps = "20", mode = "webgpu"] = process.argv.slice(2);
+const [preset = "micro", steps = "20", mode = "webgpu"] = process.argv.slice(2);
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
 const server = await serve(dist);
 const flags = mode === "webgpu" ? ["--enable-unsafe-webgpu"] : [];

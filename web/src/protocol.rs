@@ -1,7 +1,7 @@
 //! Messages between the page and the training worker.
 
 use serde::{Deserialize, Serialize};
-use simclr::evaluation::ProbeResult;
+use simclr::eval::probing::ProbeResult;
 
 pub use crate::settings::RunSettings;
 

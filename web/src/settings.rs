@@ -1,49 +1,12 @@
-//! The settings of a browser run, its presets, and the core configuration they stand for.
+//! The settings of a browser run and the core configuration they stand for. Presets are
+//! the core's table ([`Preset`]): a name means the same run on the page and on the command
+//! line.
 
 use serde::{Deserialize, Serialize};
-use simclr::config::{Preset as CorePreset, PretrainConfig};
-use simclr::knn::KnnConfig;
 use simclr::model::Stem;
-use simclr::optim::{OptimizerConfig, OptimizerKind};
-
-/// Named starting points on the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Preset {
-    /// Width 4, batch 16, 512 images, 2 epochs: seconds on a GPU, minutes on a software one.
-    Tiny,
-    /// Width 16, batch 64, 2,000 images, 5 epochs: minutes on a laptop GPU.
-    Small,
-    /// ResNet-18 proper (width 64), batch 256, LARS, 100 epochs: for a real GPU.
-    Full,
-}
-
-impl Preset {
-    /// Every preset, in the order the page lists them.
-    pub const ALL: [Preset; 3] = [Preset::Tiny, Preset::Small, Preset::Full];
-
-    /// The label on the page.
-    pub fn label(self) -> &'static str {
-        match self {
-            Preset::Tiny => "tiny (works everywhere)",
-            Preset::Small => "small",
-            Preset::Full => "ResNet-18 full",
-        }
-    }
-
-    /// A short key (for `<select>` values).
-    pub fn key(self) -> &'static str {
-        match self {
-            Preset::Tiny => "tiny",
-            Preset::Small => "small",
-            Preset::Full => "full",
-        }
-    }
-
-    /// The preset with this key.
-    pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.key() == key)
-    }
-}
+pub use simclr::train::config::Preset;
+use simclr::train::config::PretrainConfig;
+use simclr::train::optim::{OptimizerConfig, OptimizerKind};
 
 /// Everything the page lets the user set for a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,55 +45,33 @@ pub struct RunSettings {
 
 impl Default for RunSettings {
     fn default() -> Self {
-        Self::preset(Preset::Tiny)
+        Self::preset(Preset::Micro)
     }
 }
 
 impl RunSettings {
     /// The settings of a preset.
     pub fn preset(preset: Preset) -> Self {
-        let tiny = Self {
-            width: 4,
-            stem: None,
-            image_size: None,
-            batch_size: 16,
-            epochs: 2,
-            max_steps: 0,
-            optimizer: OptimizerKind::Adam,
-            lr: 1e-3,
-            temperature: 0.5,
-            color_jitter_strength: 0.5,
-            seed: 0,
-            train_images: 512,
-            test_images: 256,
+        let config = PretrainConfig::preset(preset);
+        Self {
+            width: config.width,
+            stem: config.stem,
+            image_size: config.image_size,
+            batch_size: config.batch_size,
+            epochs: config.epochs,
+            max_steps: config.max_steps.unwrap_or(0),
+            optimizer: config.optimizer.kind,
+            lr: config.optimizer.lr,
+            temperature: config.temperature,
+            color_jitter_strength: config.color_jitter_strength,
+            seed: config.seed,
+            train_images: config
+                .dataset
+                .train_images
+                .unwrap_or(config.dataset.synthetic_train_size),
+            test_images: config.dataset.synthetic_test_size,
             force_cpu: false,
             start_from_loaded: false,
-        };
-        match preset {
-            Preset::Tiny => tiny,
-            Preset::Small => Self {
-                width: 16,
-                batch_size: 64,
-                epochs: 5,
-                train_images: 2000,
-                test_images: 500,
-                ..tiny
-            },
-            Preset::Full => {
-                let paper = PretrainConfig::preset(CorePreset::Paper);
-                Self {
-                    width: paper.width,
-                    batch_size: 256,
-                    epochs: paper.epochs,
-                    optimizer: paper.optimizer.kind,
-                    lr: paper.optimizer.lr,
-                    temperature: paper.temperature,
-                    color_jitter_strength: paper.color_jitter_strength,
-                    train_images: 0,
-                    test_images: 1000,
-                    ..tiny
-                }
-            }
         }
     }
 
@@ -152,9 +93,9 @@ impl RunSettings {
         (or(self.train_images, 5000), or(self.test_images, 1000))
     }
 
-    /// The core configuration of the run.
+    /// The core configuration of the run: the micro preset's, with the page's settings.
     pub fn pretrain_config(&self) -> PretrainConfig {
-        let base = PretrainConfig::preset(CorePreset::Tiny);
+        let base = PretrainConfig::preset(Preset::Micro);
         let optimizer = OptimizerConfig {
             kind: self.optimizer,
             lr: self.lr,
@@ -170,27 +111,12 @@ impl RunSettings {
             image_size: self.image_size,
             batch_size: self.batch_size,
             epochs: self.epochs,
+            max_steps: (self.max_steps > 0).then_some(self.max_steps),
             temperature: self.temperature,
             color_jitter_strength: self.color_jitter_strength,
             seed: self.seed,
             optimizer,
-            knn: KnnConfig {
-                k: 20,
-                train_samples: 5000,
-                test_samples: 0,
-                ..KnnConfig::default()
-            },
             ..base
-        }
-    }
-
-    /// Steps the run takes with `train` training images.
-    pub fn planned_steps(&self, train: usize) -> usize {
-        let all = train / self.batch_size.max(1) * self.epochs;
-        if self.max_steps > 0 {
-            all.min(self.max_steps)
-        } else {
-            all
         }
     }
 }

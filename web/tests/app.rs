@@ -4,9 +4,9 @@
 //! layout, file helpers, and the CSV of embeddings.
 
 use leptos::prelude::*;
-use simclr::evaluation::ProbeResult;
-use simclr::optim::OptimizerKind;
-use simclr::probe::HeadKind;
+use simclr::eval::head::HeadKind;
+use simclr::eval::probing::ProbeResult;
+use simclr::train::optim::OptimizerKind;
 use simclr_web::components::{Charts, ProbeResults, RunState, Status};
 use simclr_web::protocol::{Event, ProbeComparison};
 use simclr_web::settings::{Preset, RunSettings};
@@ -27,26 +27,33 @@ fn progress(step: usize, loss: f64) -> Event {
 }
 
 #[wasm_bindgen_test]
-fn presets_become_core_configurations() {
-    let tiny = RunSettings::preset(Preset::Tiny).pretrain_config();
-    assert_eq!((tiny.width, tiny.batch_size, tiny.epochs), (4, 16, 2));
-    assert_eq!(tiny.optimizer.kind, OptimizerKind::Adam);
-    let full = RunSettings::preset(Preset::Full);
-    assert_eq!((full.width, full.optimizer), (64, OptimizerKind::Lars));
+fn presets_are_the_core_table() {
+    let micro = RunSettings::preset(Preset::Micro).pretrain_config();
+    assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 16, 2));
+    assert_eq!(micro.optimizer.kind, OptimizerKind::Adam);
+    let paper = RunSettings::preset(Preset::Paper);
+    assert_eq!((paper.width, paper.optimizer), (64, OptimizerKind::Lars));
     // LARS takes the paper's schedule (10 warm-up epochs), Adam the small recipe's (1).
-    let paper = simclr::optim::OptimizerConfig::paper();
-    let small = simclr::optim::OptimizerConfig::small();
+    let paper_recipe = simclr::train::optim::OptimizerConfig::paper();
+    let small = simclr::train::optim::OptimizerConfig::small();
     assert_eq!(
-        full.pretrain_config().optimizer.warmup_epochs,
-        paper.warmup_epochs
+        paper.pretrain_config().optimizer.warmup_epochs,
+        paper_recipe.warmup_epochs
     );
-    assert_eq!(tiny.optimizer.warmup_epochs, small.warmup_epochs);
-    assert_ne!(paper.warmup_epochs, small.warmup_epochs);
-    assert!(full.pretrain_config().validate().is_ok());
+    assert_eq!(micro.optimizer.warmup_epochs, small.warmup_epochs);
+    assert_ne!(paper_recipe.warmup_epochs, small.warmup_epochs);
+    assert!(paper.pretrain_config().validate().is_ok());
     for preset in Preset::ALL {
         let settings = RunSettings::preset(preset);
         assert_eq!(settings.matching_preset(), Some(preset));
-        assert_eq!(Preset::from_key(preset.key()), Some(preset));
+        // The page's run is the command line's run of the same name.
+        let core = simclr::train::config::PretrainConfig::preset(preset);
+        let page = settings.pretrain_config();
+        assert_eq!(
+            (page.width, page.batch_size, page.epochs, page.optimizer.lr),
+            (core.width, core.batch_size, core.epochs, core.optimizer.lr),
+            "{preset}"
+        );
     }
     let custom = RunSettings {
         width: 6,
@@ -58,19 +65,17 @@ fn presets_become_core_configurations() {
         force_cpu: true,
         ..RunSettings::default()
     };
-    assert_eq!(cpu.matching_preset(), Some(Preset::Tiny));
+    assert_eq!(cpu.matching_preset(), Some(Preset::Micro));
 }
 
 #[wasm_bindgen_test]
-fn steps_follow_epochs_or_the_step_limit() {
-    let settings = RunSettings::default();
-    assert_eq!(settings.planned_steps(512), 64);
-    assert_eq!(settings.planned_steps(250), 30);
+fn the_step_limit_reaches_the_core() {
+    assert_eq!(RunSettings::default().pretrain_config().max_steps, None);
     let capped = RunSettings {
         max_steps: 7,
-        ..settings
+        ..RunSettings::default()
     };
-    assert_eq!(capped.planned_steps(256), 7);
+    assert_eq!(capped.pretrain_config().max_steps, Some(7));
     assert_eq!(RunSettings::default().synthetic_sizes(), (512, 256));
     let all = RunSettings {
         train_images: 0,

@@ -5,7 +5,7 @@ use super::link::WorkerLink;
 use super::state::RunState;
 use crate::protocol::Command;
 use leptos::prelude::*;
-use simclr::evaluation::ProbeResult;
+use simclr::eval::probing::ProbeResult;
 use simclr::plot::svg::confusion;
 
 /// One encoder's column of results.

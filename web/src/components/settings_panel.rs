@@ -4,7 +4,7 @@ use super::state::RunState;
 use crate::settings::{Preset, RunSettings};
 use leptos::prelude::*;
 use simclr::model::Stem;
-use simclr::optim::OptimizerKind;
+use simclr::train::optim::OptimizerKind;
 
 type Getter = fn(&RunSettings) -> String;
 type Setter = fn(&mut RunSettings, &str);
@@ -50,10 +50,10 @@ pub fn SettingsPanel() -> impl IntoView {
     let preset_key = move || {
         state
             .settings
-            .with(|s| s.matching_preset().map_or("custom", Preset::key))
+            .with(|s| s.matching_preset().map_or("custom", Preset::name))
     };
     let on_preset = move |ev| {
-        if let Some(preset) = Preset::from_key(&event_target_value(&ev)) {
+        if let Ok(preset) = event_target_value(&ev).parse::<Preset>() {
             state.settings.update(|s| {
                 *s = RunSettings {
                     force_cpu: s.force_cpu,
@@ -86,7 +86,7 @@ pub fn SettingsPanel() -> impl IntoView {
             <label>
                 <span>"preset"</span>
                 <select data-testid="preset" on:change=on_preset prop:value=preset_key disabled=disabled>
-                    {Preset::ALL.into_iter().map(|p| view! { <option value=p.key()>{p.label()}</option> }).collect_view()}
+                    {Preset::ALL.into_iter().map(|p| view! { <option value=p.name()>{format!("{} ({})", p.name(), p.summary())}</option> }).collect_view()}
                     <option value="custom" disabled=true>"custom"</option>
                 </select>
             </label>

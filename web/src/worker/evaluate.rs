@@ -1,18 +1,18 @@
 //! What the worker does with an encoder: linear probes against a random encoder, t-SNE
 //! maps, embeddings and weights for download. Every read-back is non-blocking.
 
-use super::text;
+use super::WorkerError;
 use crate::protocol::{EmbeddingFormat, FileBytes, ProbeComparison, RunSettings, TsneMap};
 use burn::prelude::Backend;
 use simclr::backend::AutodiffCpu;
 use simclr::data::{Dataset, Normalization};
-use simclr::encoder::EncoderSource;
-use simclr::evaluation::{encode_labelled, probe as fit_probe, ProbeResult};
-use simclr::features::{encode, labelled_indices};
+use simclr::eval::encoder_source::EncoderSource;
+use simclr::eval::features::{encode, labelled_indices};
+use simclr::eval::head::{HeadKind, ProbeConfig};
+use simclr::eval::probing::{encode_labelled, probe as fit_probe, ProbeResult};
+use simclr::eval::tsne::{embed, nearest_neighbour_accuracy, TsneConfig};
 use simclr::model::ResNet;
-use simclr::probe::{HeadKind, ProbeConfig};
-use simclr::tsne::{embed, nearest_neighbour_accuracy, TsneConfig};
-use simclr::{npy, preview, readback};
+use simclr::{augment::preview, io::npy, io::readback};
 
 /// Label subsets each probe averages over.
 const PROBE_SEEDS: usize = 3;
@@ -25,8 +25,8 @@ pub async fn probe<B: Backend>(
     settings: &RunSettings,
     label_fraction: f64,
     device: &B::Device,
-) -> Result<ProbeComparison, String> {
-    simclr::evaluation::check_fraction(label_fraction).map_err(text)?;
+) -> Result<ProbeComparison, WorkerError> {
+    simclr::eval::probing::check_fraction(label_fraction)?;
     let trained = probe_one(
         encoder,
         "simclr",
@@ -40,9 +40,7 @@ pub async fn probe<B: Backend>(
     config.width = encoder.config().width;
     config.stem = Some(encoder.config().stem);
     let side = data.train.height();
-    let random = EncoderSource::RandomInit(Box::new(config))
-        .load::<B>(side, device)
-        .map_err(text)?;
+    let random = EncoderSource::RandomInit(Box::new(config)).load::<B>(side, device)?;
     let random = probe_one(
         &random.encoder,
         "random",
@@ -66,12 +64,10 @@ async fn probe_one<B: Backend>(
     data: &Dataset,
     label_fraction: f64,
     device: &B::Device,
-) -> Result<ProbeResult, String> {
-    let features = encode_labelled(encoder, data, &normalization, device)
-        .map_err(text)?
+) -> Result<ProbeResult, WorkerError> {
+    let features = encode_labelled(encoder, data, &normalization, device)?
         .read_async()
-        .await
-        .map_err(text)?;
+        .await?;
     // The heads train on host copies of the features, on the CPU backend: small dense
     // maths that needs no GPU round trips.
     fit_probe::<AutodiffCpu>(
@@ -83,7 +79,7 @@ async fn probe_one<B: Backend>(
         &ProbeConfig::default(),
         &Default::default(),
     )
-    .map_err(text)
+    .map_err(WorkerError::from)
 }
 
 /// The first `limit` labelled test images (all when `limit` is 0): indices, labels and
@@ -94,7 +90,7 @@ async fn test_features<B: Backend>(
     data: &Dataset,
     limit: usize,
     device: &B::Device,
-) -> Result<(Vec<usize>, Vec<u8>, Vec<f32>), String> {
+) -> Result<(Vec<usize>, Vec<u8>, Vec<f32>), WorkerError> {
     let mut indices = labelled_indices(&data.test);
     if limit > 0 {
         indices.truncate(limit);
@@ -106,7 +102,7 @@ async fn test_features<B: Backend>(
         ));
     }
     let features = encode(encoder, &data.test, &indices, &normalization, 256, device);
-    let values = readback::floats_async(features).await.map_err(text)?;
+    let values = readback::floats_async(features).await?;
     let labels = indices
         .iter()
         .map(|&i| data.test.label(i).unwrap_or_default())
@@ -121,18 +117,18 @@ pub async fn tsne<B: Backend>(
     data: &Dataset,
     points: usize,
     device: &B::Device,
-) -> Result<TsneMap, String> {
+) -> Result<TsneMap, WorkerError> {
     let (indices, labels, values) =
         test_features(encoder, normalization, data, points, device).await?;
     let dim = encoder.config().feature_dim();
-    let map = embed(&values, dim, &TsneConfig::default()).map_err(text)?;
+    let map = embed(&values, dim, &TsneConfig::default())?;
     let columns = (indices.len() as f64).sqrt().ceil() as usize;
     Ok(TsneMap {
         neighbour_accuracy: nearest_neighbour_accuracy(&map.points, &labels),
         points: map.points,
         labels,
         classes: data.classes.clone(),
-        sprite_png: preview::sprite_png(&data.test, &indices, columns).map_err(text)?,
+        sprite_png: preview::sprite_png(&data.test, &indices, columns)?,
         columns,
         side: data.test.height(),
     })
@@ -145,7 +141,7 @@ pub async fn embeddings<B: Backend>(
     data: &Dataset,
     format: EmbeddingFormat,
     device: &B::Device,
-) -> Result<Vec<FileBytes>, String> {
+) -> Result<Vec<FileBytes>, WorkerError> {
     let (indices, labels, values) = test_features(encoder, normalization, data, 0, device).await?;
     let dim = encoder.config().feature_dim();
     let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
@@ -182,10 +178,10 @@ pub fn embeddings_csv(values: &[f32], labels: &[i64], dim: usize) -> String {
 pub async fn weights<B: Backend>(
     encoder: &ResNet<B>,
     normalization: Normalization,
-) -> Result<FileBytes, String> {
-    let pending = simclr::model::weights::queue_encoder(encoder, &normalization).map_err(text)?;
+) -> Result<FileBytes, WorkerError> {
+    let pending = simclr::model::weights::queue_encoder(encoder, &normalization)?;
     Ok(FileBytes {
         name: "simclr-encoder.safetensors".into(),
-        bytes: pending.bytes_async().await.map_err(text)?,
+        bytes: pending.bytes_async().await?,
     })
 }

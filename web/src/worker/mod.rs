@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod compute;
 pub mod crash;
+pub mod error;
 pub mod evaluate;
 pub mod train;
 
@@ -13,6 +14,7 @@ use crate::protocol::{Command, DataSummary, EmbeddingFormat, Event, FileBytes, R
 use crate::with_encoder;
 use burn::tensor::backend::AutodiffBackend;
 use compute::{Backend, Compute, Encoder, HeldEncoder};
+pub use error::WorkerError;
 use futures::{SinkExt, StreamExt};
 use gloo_worker::reactor::{reactor, ReactorScope};
 use simclr::backend::{AutodiffCpu, AutodiffWgpu, Cpu, Wgpu};
@@ -35,8 +37,8 @@ pub async fn TrainWorker(mut scope: ReactorScope<Command, Event>) {
     let mut state = WorkerState::default();
     while let Some(command) = scope.next().await {
         let outcome = state.handle(command, &mut scope).await;
-        if let Err(message) = outcome {
-            if scope.send(Event::Error(message)).await.is_err() {
+        if let Err(error) = outcome {
+            if scope.send(Event::Error(error.to_string())).await.is_err() {
                 break;
             }
         }
@@ -59,7 +61,7 @@ struct WorkerState {
 }
 
 impl WorkerState {
-    async fn handle(&mut self, command: Command, scope: &mut Scope) -> Result<(), String> {
+    async fn handle(&mut self, command: Command, scope: &mut Scope) -> Result<(), WorkerError> {
         match command {
             Command::Start(settings) => self.start(settings, scope).await,
             Command::Pause | Command::Resume | Command::Stop => Ok(()),
@@ -81,13 +83,16 @@ impl WorkerState {
         }
     }
 
-    async fn load_data(&mut self, files: Vec<FileBytes>, scope: &mut Scope) -> Result<(), String> {
+    async fn load_data(
+        &mut self,
+        files: Vec<FileBytes>,
+        scope: &mut Scope,
+    ) -> Result<(), WorkerError> {
         let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
         let reading = format!("reading {}", names.join(", "));
         send(scope, Event::Working(reading)).await?;
         let files = files.into_iter().map(|f| (f.name, f.bytes)).collect();
-        let data = upload::from_files(files)
-            .map_err(|e| format!("{e}. Pick the official binary files of CIFAR-10 or STL-10."))?;
+        let data = upload::from_files(files).map_err(WorkerError::Data)?;
         self.uploaded = Some(Arc::new(data));
         self.prepared = None;
         self.preview(&RunSettings::default(), scope).await
@@ -98,7 +103,7 @@ impl WorkerState {
         label_fraction: f64,
         settings: &RunSettings,
         scope: &mut Scope,
-    ) -> Result<(), String> {
+    ) -> Result<(), WorkerError> {
         let data = self.data(settings)?;
         let held = self.held()?;
         let norm = held.normalization.unwrap_or(data.normalization);
@@ -109,7 +114,7 @@ impl WorkerState {
         send(scope, Event::Probe(result)).await
     }
 
-    async fn tsne(&self, points: usize, scope: &mut Scope) -> Result<(), String> {
+    async fn tsne(&self, points: usize, scope: &mut Scope) -> Result<(), WorkerError> {
         let data = self.current_data()?;
         let held = self.held()?;
         let norm = held.normalization.unwrap_or(data.normalization);
@@ -120,12 +125,16 @@ impl WorkerState {
         send(scope, Event::Tsne(map)).await
     }
 
-    async fn export_encoder(&self, scope: &mut Scope) -> Result<(), String> {
+    async fn export_encoder(&self, scope: &mut Scope) -> Result<(), WorkerError> {
         let held = self.held()?;
         let norm = match (held.normalization, &self.prepared) {
             (Some(norm), _) => norm,
             (None, Some((_, data))) => data.normalization,
-            (None, None) => return Err("probe the loaded encoder on some data first".into()),
+            (None, None) => {
+                return Err(WorkerError::NotReady(
+                    "probe the loaded encoder on some data first",
+                ))
+            }
         };
         let file = with_encoder!(&held.encoder, |encoder, _device| {
             evaluate::weights(encoder, norm).await
@@ -137,7 +146,7 @@ impl WorkerState {
         &self,
         format: EmbeddingFormat,
         scope: &mut Scope,
-    ) -> Result<(), String> {
+    ) -> Result<(), WorkerError> {
         let data = self.current_data()?;
         let held = self.held()?;
         let norm = held.normalization.unwrap_or(data.normalization);
@@ -150,22 +159,24 @@ impl WorkerState {
         Ok(())
     }
 
-    fn held(&self) -> Result<&HeldEncoder, String> {
+    fn held(&self) -> Result<&HeldEncoder, WorkerError> {
         self.encoder
             .as_ref()
-            .ok_or_else(|| "train or load an encoder first".to_string())
+            .ok_or(WorkerError::NotReady("train or load an encoder first"))
     }
 
-    fn current_data(&self) -> Result<Arc<Dataset>, String> {
+    fn current_data(&self) -> Result<Arc<Dataset>, WorkerError> {
         match &self.prepared {
             Some((_, data)) => Ok(data.clone()),
-            None => Err("start a run or load an encoder and probe it first".into()),
+            None => Err(WorkerError::NotReady(
+                "start a run or load an encoder and probe it first",
+            )),
         }
     }
 
     /// The dataset for `settings`: the uploaded one cut to the image counts, or synthetic
     /// images of those counts. Reused while the settings that shape it stay the same.
-    fn data(&mut self, settings: &RunSettings) -> Result<Arc<Dataset>, String> {
+    fn data(&mut self, settings: &RunSettings) -> Result<Arc<Dataset>, WorkerError> {
         if let Some((prepared_for, data)) = &self.prepared {
             let same = prepared_for.train_images == settings.train_images
                 && prepared_for.test_images == settings.test_images;
@@ -204,7 +215,11 @@ impl WorkerState {
     }
 
     /// Sends the dataset's summary and its sample grid.
-    async fn preview(&mut self, settings: &RunSettings, scope: &mut Scope) -> Result<(), String> {
+    async fn preview(
+        &mut self,
+        settings: &RunSettings,
+        scope: &mut Scope,
+    ) -> Result<(), WorkerError> {
         let data = self.data(settings)?;
         let summary = DataSummary {
             name: data.name.clone(),
@@ -221,37 +236,35 @@ impl WorkerState {
         };
         let indices: Vec<usize> = (0..shown.len().min(SAMPLES_SHOWN)).collect();
         if !indices.is_empty() {
-            let png = simclr::preview::sprite_png(shown, &indices, 8).map_err(text)?;
+            let png = simclr::augment::preview::sprite_png(shown, &indices, 8)?;
             send(scope, Event::Samples(png)).await?;
             // A handful of views: cheap enough for the CPU backend, whatever trains.
-            let augment = settings.pretrain_config().augment().map_err(text)?;
-            let png = simclr::preview::pairs_png::<Cpu>(
+            let augment = settings.pretrain_config().augment()?;
+            let png = simclr::augment::preview::pairs_png::<Cpu>(
                 shown,
                 &augment,
                 train::PAIRS_SHOWN,
                 2,
                 settings.seed,
                 &Default::default(),
-            )
-            .map_err(text)?;
+            )?;
             send(scope, Event::Pairs(png)).await?;
         }
         Ok(())
     }
 
-    async fn start(&mut self, settings: RunSettings, scope: &mut Scope) -> Result<(), String> {
+    async fn start(&mut self, settings: RunSettings, scope: &mut Scope) -> Result<(), WorkerError> {
         let data = self.data(&settings)?;
         self.preview(&settings, scope).await?;
         let backend = compute::choose(settings.force_cpu, &mut self.gpu_ready).await;
         send(scope, Event::Backend(backend.description.clone())).await?;
-        let start_from =
-            if settings.start_from_loaded {
-                Some(self.loaded.as_ref().ok_or(
-                    "load an encoder file first, or untick \"start from the loaded encoder\"",
-                )?)
-            } else {
-                None
-            };
+        let start_from = if settings.start_from_loaded {
+            Some(self.loaded.as_ref().ok_or(WorkerError::NotReady(
+                "load an encoder file first, or untick \"start from the loaded encoder\"",
+            ))?)
+        } else {
+            None
+        };
         let encoder = match backend.compute {
             Compute::Gpu => {
                 Encoder::Gpu(train_on::<AutodiffWgpu>(&settings, &data, scope, start_from).await?)
@@ -267,27 +280,24 @@ impl WorkerState {
         send(scope, Event::Done).await
     }
 
-    async fn import(&mut self, file: FileBytes, scope: &mut Scope) -> Result<(), String> {
+    async fn import(&mut self, file: FileBytes, scope: &mut Scope) -> Result<(), WorkerError> {
         let Backend {
             compute,
             description,
         } = compute::choose(false, &mut self.gpu_ready).await;
         send(scope, Event::Backend(description)).await?;
         let path = Path::new(&file.name);
-        let load_error = |e: simclr::Error| {
-            format!("{e}. Pick a .safetensors file written by `simclr export` or by this page.")
-        };
         let (encoder, normalization) = match compute {
             Compute::Gpu => {
                 let (encoder, norm) =
                     weights::encoder_from_bytes::<Wgpu>(&file.bytes, path, &Default::default())
-                        .map_err(load_error)?;
+                        .map_err(WorkerError::Weights)?;
                 (Encoder::Gpu(encoder), norm)
             }
             Compute::Cpu => {
                 let (encoder, norm) =
                     weights::encoder_from_bytes::<Cpu>(&file.bytes, path, &Default::default())
-                        .map_err(load_error)?;
+                        .map_err(WorkerError::Weights)?;
                 (Encoder::Cpu(encoder), norm)
             }
         };
@@ -313,7 +323,7 @@ async fn train_on<B: AutodiffBackend>(
     data: &Dataset,
     scope: &mut Scope,
     start_from: Option<&FileBytes>,
-) -> Result<ResNet<B::InnerBackend>, String> {
+) -> Result<ResNet<B::InnerBackend>, WorkerError> {
     train::train::<B>(train::Run {
         settings,
         data,
@@ -325,7 +335,7 @@ async fn train_on<B: AutodiffBackend>(
 }
 
 /// Sends an event to the page.
-pub async fn send(scope: &mut Scope, event: Event) -> Result<(), String> {
+pub async fn send(scope: &mut Scope, event: Event) -> Result<(), WorkerError> {
     scope
         .send(event)
         .await
@@ -333,9 +343,4 @@ pub async fn send(scope: &mut Scope, event: Event) -> Result<(), String> {
     // Out now, not when the next long computation ends.
     clock::yield_to_browser().await;
     Ok(())
-}
-
-/// An error as the page shows it.
-pub fn text(error: impl std::fmt::Display) -> String {
-    error.to_string()
 }

@@ -1,23 +1,19 @@
-//! Training in the worker: the core's `Trainer::step`, losses read back without blocking,
-//! kNN and fresh augmented views after each epoch, and Pause / Resume / Stop between reads.
+//! Training in the worker: the asynchronous shell around the core's [`Session`]. Losses
+//! and kNN come back without blocking, the augmented views refresh after each epoch, and
+//! Pause / Resume / Stop are heard after every step.
 
-use super::clock::Clock;
-use super::{send, text, Scope};
+use super::clock::yield_to_browser;
+use super::{send, Scope, WorkerError};
 use crate::protocol::{Command, Event, FileBytes, RunSettings};
 use burn::module::AutodiffModule;
-use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
-use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 use simclr::data::Dataset;
-use simclr::model::{ResNet, SimclrModel};
-use simclr::optim::OptimizerTask;
-use simclr::train::{finite_losses, LossBuffer, Trainer};
-use simclr::{knn, preview, readback};
+use simclr::model::ResNet;
+use simclr::train::session::{Session, SessionOptions, LIVE_LOSS_READ_EVERY};
+use simclr::train::step::Trainer;
+use simclr::{augment::preview, eval::knn, io::readback};
 use std::path::Path;
-
-/// Steps between loss read-backs; the device runs ahead in between.
-const READ_EVERY: usize = 5;
 
 /// Images in the live panel of augmented views.
 pub const PAIRS_SHOWN: usize = 4;
@@ -37,101 +33,90 @@ pub struct Run<'a, B: AutodiffBackend> {
 }
 
 /// Trains and returns the encoder in inference mode (also when stopped early).
-pub async fn train<B: AutodiffBackend>(run: Run<'_, B>) -> Result<ResNet<B::InnerBackend>, String> {
+pub async fn train<B: AutodiffBackend>(
+    run: Run<'_, B>,
+) -> Result<ResNet<B::InnerBackend>, WorkerError> {
     let config = run.settings.pretrain_config();
-    config
-        .optimizer
-        .with_optimizer::<B, SimclrModel<B>, _>(run)
-        .await
-}
-
-impl<'a, B: AutodiffBackend> OptimizerTask<B, SimclrModel<B>> for Run<'a, B> {
-    type Output = LocalBoxFuture<'a, Result<ResNet<B::InnerBackend>, String>>;
-
-    fn run<O: Optimizer<SimclrModel<B>, B> + 'static>(self, optim: O) -> Self::Output {
-        Box::pin(self.train_with(optim))
+    let data = run.data;
+    let mut trainer = Trainer::<B>::new(&config, &data.train, data.normalization, &run.device)?;
+    if let Some(file) = run.start_from {
+        trainer.model.encoder = loaded_encoder::<B>(file, &trainer.model.encoder, &run.device)?;
     }
-}
-
-impl<B: AutodiffBackend> Run<'_, B> {
-    async fn train_with<O: Optimizer<SimclrModel<B>, B>>(
-        self,
-        optim: O,
-    ) -> Result<ResNet<B::InnerBackend>, String> {
-        let config = self.settings.pretrain_config();
-        let data = self.data;
-        let mut trainer = Trainer::<B, O>::new(
-            &config,
-            &data.train,
-            data.normalization,
-            optim,
-            &self.device,
-        )
-        .map_err(text)?;
-        if let Some(file) = self.start_from {
-            trainer.model.encoder =
-                loaded_encoder::<B>(file, &trainer.model.encoder, &self.device)?;
+    let options = SessionOptions {
+        read_every: LIVE_LOSS_READ_EVERY,
+        knn_every: config.knn_every,
+        checkpoint_every: 0,
+        stop_after_epoch: None,
+    };
+    let mut session = Session::new(trainer, data, options);
+    while !session.is_finished() {
+        let out = session.step();
+        if let Some(losses) = out.losses {
+            record(&mut session, losses, run.scope).await?;
         }
-        let total = self.settings.planned_steps(data.train.len());
-        let views = 2 * config.batch_size;
-        let augment = config.augment().map_err(text)?;
-        let mut losses = LossBuffer::new(READ_EVERY);
-        let mut clock = Clock::start();
-        while trainer.state.step < total {
-            let out = trainer.step(&data.train);
-            let last = trainer.state.step == total;
-            let Some(read) = losses.push(out.loss, out.epoch_done || last) else {
-                continue;
-            };
-            let values = readback::floats_async(read)
-                .await
-                .map_err(|e| format!("reading the loss back failed: {e}"))?;
-            let values = finite_losses(values, trainer.state.step).map_err(text)?;
-            let count = values.len();
-            let loss = values.iter().map(|&v| v as f64).sum::<f64>() / count as f64;
-            let event = Event::Progress {
-                step: trainer.state.step,
-                total,
-                epoch: trainer.state.epoch,
-                loss,
-                lr: out.lr,
-                views_per_s: (count * views) as f64 / clock.lap(),
-            };
-            send(self.scope, event).await?;
-            if out.epoch_done || last {
-                let encoder = trainer.model.encoder.valid();
-                let knn = knn::evaluate_async(
-                    &encoder,
-                    &data.train,
-                    &data.test,
-                    &data.normalization,
-                    &config.knn,
-                    &self.device,
-                )
-                .await
-                .map_err(text)?;
-                let epoch = trainer.state.epoch;
-                send(self.scope, Event::Epoch { epoch, knn }).await?;
-                let seed = config.seed.wrapping_add(epoch as u64);
-                let pairs = preview::queue_pairs::<B::InnerBackend>(
-                    &data.train,
-                    &augment,
-                    PAIRS_SHOWN,
-                    seed,
-                    &self.device,
-                )
-                .map_err(text)?;
-                let png = pairs.png_async(2).await.map_err(text)?;
-                send(self.scope, Event::Pairs(png)).await?;
-                // kNN and the views are not training time.
-                clock.lap();
-            }
-            if stop_requested(self.scope).await? {
-                break;
+        if out.epoch_end {
+            end_epoch(&mut session, &config.knn, run.scope, &run.device).await?;
+        }
+        if stop_requested(&mut session, run.scope).await? {
+            if let Some(losses) = session.stop() {
+                record(&mut session, losses, run.scope).await?;
             }
         }
-        Ok(trainer.model.encoder.valid())
     }
+    let (trainer, _, _) = session.finish();
+    Ok(trainer.model.encoder.valid())
+}
+
+type TrainSession<'a, B> = Session<'a, B, Trainer<B>>;
+
+/// Reads losses back and reports them.
+async fn record<B: AutodiffBackend>(
+    session: &mut TrainSession<'_, B>,
+    losses: burn::tensor::Tensor<B::InnerBackend, 1>,
+    scope: &mut Scope,
+) -> Result<(), WorkerError> {
+    let values = readback::floats_async(losses).await?;
+    let report = session.record_losses(values)?;
+    let event = Event::Progress {
+        step: report.step,
+        total: session.plan().total_steps,
+        epoch: report.epoch,
+        loss: report.mean,
+        lr: report.lr,
+        views_per_s: report.views_per_s,
+    };
+    send(scope, event).await
+}
+
+/// The kNN monitor when due, the epoch's report and fresh augmented views.
+async fn end_epoch<B: AutodiffBackend>(
+    session: &mut TrainSession<'_, B>,
+    knn_config: &knn::KnnConfig,
+    scope: &mut Scope,
+    device: &B::Device,
+) -> Result<(), WorkerError> {
+    let data = session.data();
+    let knn = if session.knn_due() {
+        let encoder = session.task().model.encoder.valid();
+        let (train, test, norm) = (&data.train, &data.test, &data.normalization);
+        knn::evaluate_async(&encoder, train, test, norm, knn_config, device).await?
+    } else {
+        None
+    };
+    let row = session.end_epoch(knn);
+    send(
+        scope,
+        Event::Epoch {
+            epoch: row.epoch,
+            knn,
+        },
+    )
+    .await?;
+    let seed = session.task().seed().wrapping_add(row.epoch as u64);
+    let augment = session.task().augment().clone();
+    let pairs =
+        preview::queue_pairs::<B::InnerBackend>(&data.train, &augment, PAIRS_SHOWN, seed, device)?;
+    send(scope, Event::Pairs(pairs.png_async(2).await?)).await
 }
 
 /// Loads weights to continue training from; they must fit the configured network.
@@ -139,38 +124,44 @@ fn loaded_encoder<B: AutodiffBackend>(
     file: &FileBytes,
     configured: &ResNet<B>,
     device: &B::Device,
-) -> Result<ResNet<B>, String> {
-    let (encoder, _) =
-        simclr::model::weights::encoder_from_bytes::<B>(&file.bytes, Path::new(&file.name), device)
-            .map_err(text)?;
+) -> Result<ResNet<B>, WorkerError> {
+    let (encoder, _) = simclr::model::weights::encoder_from_bytes::<B>(
+        &file.bytes,
+        Path::new(&file.name),
+        device,
+    )?;
     let (have, want) = (encoder.config(), configured.config());
     if have.width != want.width || have.stem != want.stem {
-        return Err(format!(
-            "{} has width {} and the {} stem, the settings ask for width {} and the {} stem: \
-             set width and stem to match to continue training it",
-            file.name,
-            have.width,
-            have.stem.name(),
-            want.width,
-            want.stem.name()
-        ));
+        return Err(WorkerError::EncoderMismatch {
+            file: file.name.clone(),
+            have_width: have.width,
+            have_stem: have.stem.name(),
+            want_width: want.width,
+            want_stem: want.stem.name(),
+        });
     }
     Ok(encoder)
 }
 
-/// Handles a waiting Pause or Stop; while paused, waits for Resume or Stop.
-async fn stop_requested(scope: &mut Scope) -> Result<bool, String> {
+/// Lets the page's messages in after a step and handles a waiting Pause or Stop; while
+/// paused, waits for Resume or Stop (the session's clock is held meanwhile).
+async fn stop_requested<B: AutodiffBackend>(
+    session: &mut TrainSession<'_, B>,
+    scope: &mut Scope,
+) -> Result<bool, WorkerError> {
+    yield_to_browser().await;
     let Some(command) = scope.next().now_or_never() else {
         return Ok(false);
     };
     match command {
-        None => Err("the page closed the worker".into()),
+        None => Err(WorkerError::PageClosed),
         Some(Command::Stop) => Ok(true),
         Some(Command::Pause) => {
+            session.hold_clock();
             send(scope, Event::Paused).await?;
             loop {
                 match scope.next().await {
-                    None => return Err("the page closed the worker".into()),
+                    None => return Err(WorkerError::PageClosed),
                     Some(Command::Resume) => {
                         send(scope, Event::Resumed).await?;
                         return Ok(false);

@@ -1,0 +1,65 @@
+//! `simclr bench`: full training steps timed, one JSON line.
+
+use crate::args::parse;
+use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use simclr::backend::{dispatch, BackendTask};
+use simclr::train::config::{Preset, PretrainConfig};
+
+/// Options of `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Compute backend: cpu, wgpu or cuda
+    #[arg(long, default_value = "cpu")]
+    pub backend: String,
+    /// Images per batch
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Encoder base width
+    #[arg(long, default_value_t = 64)]
+    pub width: usize,
+    /// Timed steps
+    #[arg(long, default_value_t = 5)]
+    pub steps: usize,
+    /// Untimed warm-up steps
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Optimizer: lars, sgd, adam or adamw
+    #[arg(long, default_value = "lars")]
+    pub optimizer: String,
+}
+
+struct BenchTask {
+    config: PretrainConfig,
+    steps: usize,
+    warmup: usize,
+}
+
+impl BackendTask for BenchTask {
+    type Output = simclr::train::bench::BenchReport;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
+        simclr::train::bench::bench::<B>(&self.config, self.steps, self.warmup, &device)
+    }
+}
+
+/// Runs `simclr bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let mut config = PretrainConfig::preset(Preset::Paper);
+    config.backend = parse(&args.backend)?;
+    config.batch_size = args.batch_size;
+    config.width = args.width;
+    config.optimizer.kind = parse(&args.optimizer)?;
+    config.validate()?;
+    let kind = config.backend;
+    let report = dispatch(
+        kind,
+        BenchTask {
+            config,
+            steps: args.steps,
+            warmup: args.warmup,
+        },
+    )?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `simclr pretrain`: SimCLR pretraining into a run folder.
+
+use crate::args::DataArgs;
+use crate::layering::{by_preset, pretrain_config};
+use crate::progress::Bar;
+use anyhow::{bail, Result};
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use simclr::backend::{dispatch, BackendTask};
+use simclr::train::config::{Preset, PretrainConfig};
+use simclr::train::driver::{pretrain, PretrainOptions};
+use simclr::train::run_dir::RunDir;
+use std::path::PathBuf;
+
+/// Options of `pretrain`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PretrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Run folder for config.json, metrics.csv and checkpoints [default: runs/simclr]
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the run in --run-dir from its last checkpoint
+    #[arg(long)]
+    pub resume: bool,
+    /// Starting configuration [default: paper]
+    #[arg(long, help = preset_help())]
+    pub preset: Option<String>,
+    /// Configuration file (TOML or JSON); flags override it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Epochs
+    #[arg(long, help = by_preset("Epochs", |c| c.epochs.to_string()))]
+    pub epochs: Option<usize>,
+    /// End this invocation after epoch N (continue later with --resume)
+    #[arg(long, value_name = "N")]
+    pub stop_after_epoch: Option<usize>,
+    /// Stop after N steps; the learning-rate schedule ends there [default: every epoch's]
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<usize>,
+    /// Images per batch
+    #[arg(long, help = by_preset("Images per batch", |c| c.batch_size.to_string()))]
+    pub batch_size: Option<usize>,
+    /// Encoder base width
+    #[arg(long, help = by_preset("Encoder base width", |c| c.width.to_string()))]
+    pub width: Option<usize>,
+    /// Encoder stem: cifar or imagenet [default: cifar up to 64 px, else imagenet]
+    #[arg(long)]
+    pub stem: Option<String>,
+    /// Optimizer: lars, sgd, adam or adamw
+    #[arg(long, help = by_preset("Optimizer: lars, sgd, adam or adamw", |c| c.optimizer.kind.to_string()))]
+    pub optimizer: Option<String>,
+    /// Base learning rate; LARS/SGD scale it by batch/256
+    #[arg(long, help = by_preset("Base learning rate; LARS and SGD scale it by batch/256", |c| c.optimizer.lr.to_string()))]
+    pub lr: Option<f64>,
+    /// Weight decay
+    #[arg(long, help = by_preset("Weight decay", |c| c.optimizer.weight_decay.to_string()))]
+    pub weight_decay: Option<f64>,
+    /// Linear warm-up epochs
+    #[arg(long, help = by_preset("Linear warm-up epochs", |c| c.optimizer.warmup_epochs.to_string()))]
+    pub warmup_epochs: Option<f64>,
+    /// NT-Xent temperature
+    #[arg(long, help = by_preset("NT-Xent temperature", |c| c.temperature.to_string()))]
+    pub temperature: Option<f64>,
+    /// Colour jitter strength s
+    #[arg(long, help = by_preset("Colour jitter strength s", |c| c.color_jitter_strength.to_string()))]
+    pub color_jitter: Option<f64>,
+    /// Gaussian blur on or off [default: on for STL-10, off otherwise]
+    #[arg(long)]
+    pub blur: Option<bool>,
+    /// Random seed
+    #[arg(long, help = by_preset("Random seed", |c| c.seed.to_string()))]
+    pub seed: Option<u64>,
+    /// kNN monitor every N epochs, 0 = off
+    #[arg(long, value_name = "N", help = by_preset("kNN monitor every N epochs, 0 = off", |c| c.knn_every.to_string()))]
+    pub knn_every: Option<usize>,
+    /// Keep a checkpoint copy every N epochs, 0 = only the latest
+    #[arg(long, value_name = "N", help = by_preset("Keep a checkpoint copy every N epochs, 0 = only the latest", |c| c.checkpoint_every.to_string()))]
+    pub checkpoint_every: Option<usize>,
+    /// Compute backend: cpu, wgpu or cuda [default: cpu]
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+struct PretrainTask {
+    config: PretrainConfig,
+    run: RunDir,
+    args: PretrainArgs,
+}
+
+impl BackendTask for PretrainTask {
+    type Output = ();
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<()> {
+        let data = self.config.dataset.load()?;
+        eprintln!(
+            "{}: {} training / {} test images of {}x{}; backend {}; run folder {}",
+            data.name,
+            data.train.len(),
+            data.test.len(),
+            data.train.height(),
+            data.train.width(),
+            self.config.backend,
+            self.run.root().display()
+        );
+        let options = PretrainOptions {
+            run_dir: Some(&self.run),
+            resume: self.args.resume,
+            stop_after_epoch: self.args.stop_after_epoch,
+        };
+        let mut bar = Bar::new(self.config.epochs);
+        pretrain::<B>(&self.config, &data, &options, &mut bar, &device)?;
+        bar.finish();
+        Ok(())
+    }
+}
+
+/// `--preset`'s help: every preset of the table with what it is for.
+fn preset_help() -> String {
+    let lines: Vec<String> = Preset::ALL
+        .iter()
+        .map(|p| format!("  {}: {}", p.name(), p.summary()))
+        .collect();
+    format!(
+        "Starting configuration [default: paper]\n{}",
+        lines.join("\n")
+    )
+}
+
+/// Runs `simclr pretrain`.
+pub fn run(args: PretrainArgs) -> Result<()> {
+    let run = RunDir::new(
+        args.run_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs/simclr")),
+    );
+    if !args.resume && run.has_run() {
+        bail!(
+            "{} already holds a run; pass --resume to continue it or choose another --run-dir",
+            run.root().display()
+        );
+    }
+    let config = pretrain_config(&args, &run)?;
+    let kind = config.backend;
+    dispatch(kind, PretrainTask { config, run, args })?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! The `simclr` command-line tool: SimCLR pretraining, evaluation and the study on top of
+//! the `simclr` library.
+
+mod args;
+mod commands;
+mod layering;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// SimCLR self-supervised learning: pretrain a ResNet-18 without labels, export and
+/// embed with it.
+#[derive(Parser, Debug)]
+#[command(name = "simclr", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pretrain an encoder with SimCLR (writes a run folder).
+    Pretrain(Box<commands::pretrain::PretrainArgs>),
+    /// Write a run's encoder as safetensors with torchvision's names.
+    Export(commands::export::ExportArgs),
+    /// Write features h of a dataset split as .npy (and labels beside them).
+    Embed(commands::embed::EmbedArgs),
+    /// Write a PNG grid of images and two augmented views of each.
+    AugmentPreview(commands::augment_preview::PreviewArgs),
+    /// Time full training steps and print one JSON line.
+    Bench(commands::bench::BenchArgs),
+    /// Linear or MLP probes on frozen features at one or more label fractions.
+    Probe(commands::probe::ProbeArgs),
+    /// Train the supervised baseline (ResNet-18 + linear) on a fraction of the labels.
+    Supervised(Box<commands::supervised::SupervisedArgs>),
+    /// t-SNE scatter of features h (CSV, PNG and SVG).
+    Tsne(commands::tsne::TsneArgs),
+    /// The whole study: pretrain, probes, baselines, t-SNE and an HTML report.
+    Experiment(commands::experiment::ExperimentArgs),
+}
+
+fn run() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Pretrain(args) => commands::pretrain::run(*args),
+        Command::Export(args) => commands::export::run(args),
+        Command::Embed(args) => commands::embed::run(args),
+        Command::AugmentPreview(args) => commands::augment_preview::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+        Command::Probe(args) => commands::probe::run(args),
+        Command::Supervised(args) => commands::supervised::run(*args),
+        Command::Tsne(args) => commands::tsne::run(args),
+        Command::Experiment(args) => commands::experiment::run(args),
+    }
+}
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("error: {error}");
+        for cause in error.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,13 @@
+//! Evaluation of a representation: batched features, the kNN monitor, linear/MLP probe
+//! heads and the probing protocol over label fractions, the supervised baseline, the
+//! encoders under evaluation, PCA and t-SNE.
+
+pub mod encoder_source;
+pub mod features;
+pub mod head;
+pub mod knn;
+pub mod pca;
+pub mod probing;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod supervised;
+pub mod tsne;

@@ -1,0 +1,459 @@
+//! The supervised baseline: the same ResNet-18 plus a linear classifier, trained end to end
+//! with cross-entropy on a labelled fraction of the training split (random crop with
+//! 4-pixel zero padding, horizontal flip; SGD with momentum, cosine schedule).
+
+use crate::augment::crop::crop_pad_flip;
+use crate::augment::{normalize, to_unit_tensor};
+use crate::backend::BackendKind;
+use crate::data::{Dataset, DatasetSpec};
+use crate::eval::features::forward_images;
+use crate::eval::head::{report_from_top_k, ProbeReport};
+use crate::eval::probing::{label_subset, labelled};
+use crate::model::{ResNet, ResNetConfig, Stem};
+use crate::rng::Rng;
+use crate::train::checkpoint::{pack, unpack, CheckpointBytes};
+use crate::train::driver::{drive, start, PretrainOptions, Progress};
+use crate::train::optim::{ModuleOptimizer, OptimizerConfig, OptimizerKind, Schedule};
+use crate::train::session::{
+    epoch_order, Plan, Position, Session, SessionOptions, TaskStep, TrainingTask,
+};
+use crate::{io::readback, Error, Result};
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The run folder's configuration file.
+pub const CONFIG_FILE: &str = "supervised.json";
+/// The run folder's result file.
+pub const RESULT_FILE: &str = "result.json";
+
+/// Everything that defines a supervised run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SupervisedConfig {
+    /// The data.
+    pub dataset: DatasetSpec,
+    /// Encoder base width.
+    pub width: usize,
+    /// Encoder stem; from the image size when absent.
+    pub stem: Option<Stem>,
+    /// Share of the labelled training images to train on (stratified, seeded).
+    pub label_fraction: f64,
+    /// Seed of the label subset (the probes' subset seed 0 is the same subset).
+    pub subset_seed: u64,
+    /// Epochs over the labelled subset.
+    pub epochs: usize,
+    /// At least this many steps: small subsets get more epochs.
+    pub min_steps: usize,
+    /// Images per batch (fewer when the subset is smaller).
+    pub batch_size: usize,
+    /// Base learning rate, scaled by batch / 256.
+    pub lr: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// Seed of initialisation, batch order and augmentation.
+    pub seed: u64,
+    /// Compute backend.
+    pub backend: BackendKind,
+}
+
+impl Default for SupervisedConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetSpec::default(),
+            width: 64,
+            stem: None,
+            label_fraction: 1.0,
+            subset_seed: 0,
+            epochs: 30,
+            min_steps: 0,
+            batch_size: 128,
+            lr: 0.2,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            seed: 0,
+            backend: BackendKind::Cpu,
+        }
+    }
+}
+
+/// Test results of a supervised run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupervisedResult {
+    /// Share of labels used.
+    pub label_fraction: f64,
+    /// Labelled training images used.
+    pub train_examples: usize,
+    /// Steps trained.
+    pub steps: usize,
+    /// Test accuracies, per class and the confusion matrix (`epochs` = epochs trained).
+    pub report: ProbeReport,
+}
+
+/// ResNet encoder and linear classifier.
+#[derive(Module, Debug)]
+pub struct Classifier<B: Backend> {
+    /// The encoder.
+    pub encoder: ResNet<B>,
+    /// The classifier on `h`.
+    pub fc: Linear<B>,
+}
+
+impl<B: Backend> Classifier<B> {
+    /// # Shapes
+    /// - `images`: `[N, 3, H, W]` → logits `[N, classes]`
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.fc.forward(self.encoder.forward(images))
+    }
+}
+
+/// Trains the baseline (resuming from the run folder when asked) and evaluates it on the
+/// test split; `None` when the invocation stopped early (`stop_after_epoch`).
+pub fn train_supervised<B: AutodiffBackend>(
+    config: &SupervisedConfig,
+    data: &Dataset,
+    options: &PretrainOptions,
+    progress: &mut dyn Progress,
+    device: &B::Device,
+) -> Result<Option<SupervisedResult>> {
+    let plan = config.plan(data)?;
+    let trainer = SupervisedTrainer::<B>::new(config, data, &plan, device);
+    let session_options = SessionOptions {
+        // One read-back per epoch: the epoch's mean loss is all the baseline reports.
+        read_every: usize::MAX,
+        knn_every: 0,
+        checkpoint_every: 0,
+        stop_after_epoch: options.stop_after_epoch,
+    };
+    let mut session = Session::new(trainer, data, session_options);
+    start(&mut session, options)?;
+    if let Some(run) = options.run_dir {
+        run.save_json(CONFIG_FILE, config)?;
+    }
+    drive(&mut session, options.run_dir, progress, |_, _| Ok(None))?;
+    let position = session.position();
+    if position.epoch < plan.epochs {
+        return Ok(None);
+    }
+    let (trainer, _, _) = session.finish();
+    let report = evaluate(
+        &trainer.model.valid(),
+        data,
+        plan.classes,
+        plan.epochs,
+        device,
+    )?;
+    let result = SupervisedResult {
+        label_fraction: config.label_fraction,
+        train_examples: plan.subset.len(),
+        steps: position.step,
+        report,
+    };
+    if let Some(run) = options.run_dir {
+        run.save_json(RESULT_FILE, &result)?;
+    }
+    Ok(Some(result))
+}
+
+/// Where a supervised run stands; saved in every checkpoint.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct LoopState {
+    epoch: usize,
+    step: usize,
+}
+
+/// The label subset, the batch size and the number of epochs of a run.
+struct SubsetPlan {
+    subset: Vec<usize>,
+    labels: Vec<u8>,
+    batch: usize,
+    steps_per_epoch: usize,
+    epochs: usize,
+    classes: usize,
+}
+
+impl SupervisedConfig {
+    /// Epochs the run will train on `data`: `epochs`, or more to reach `min_steps`.
+    pub fn planned_epochs(&self, data: &Dataset) -> Result<usize> {
+        Ok(self.plan(data)?.epochs)
+    }
+
+    fn plan(&self, data: &Dataset) -> Result<SubsetPlan> {
+        let (_, labels) = labelled(&data.train);
+        if labels.is_empty() || data.test.is_empty() {
+            return Err(Error::UnsuitableData(format!(
+                "the supervised baseline needs labelled training and test images; {} has none",
+                data.name
+            )));
+        }
+        let subset = label_subset(&data.train, self.label_fraction, self.subset_seed);
+        let batch = self.batch_size.min(subset.len());
+        if batch < 2 {
+            return Err(Error::invalid(
+                "batch_size",
+                "the supervised baseline needs batches of at least 2 images",
+            ));
+        }
+        let steps_per_epoch = subset.len() / batch;
+        let epochs = self
+            .epochs
+            .max(self.min_steps.div_ceil(steps_per_epoch))
+            .max(1);
+        let classes = data
+            .classes
+            .len()
+            .max(labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1));
+        Ok(SubsetPlan {
+            labels: subset
+                .iter()
+                .map(|&i| data.train.label(i).unwrap_or_default())
+                .collect(),
+            subset,
+            batch,
+            steps_per_epoch,
+            epochs,
+            classes,
+        })
+    }
+}
+
+/// The classifier, its optimiser and its place in the run: the baseline's training task.
+struct SupervisedTrainer<B: AutodiffBackend> {
+    model: Classifier<B>,
+    optim: ModuleOptimizer<B, Classifier<B>>,
+    state: LoopState,
+    subset: Vec<usize>,
+    labels: Vec<u8>,
+    batch: usize,
+    schedule: Schedule,
+    plan: Plan,
+    seed: u64,
+    order: Vec<usize>,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> SupervisedTrainer<B> {
+    /// A fresh model from the seed.
+    fn new(
+        config: &SupervisedConfig,
+        data: &Dataset,
+        plan: &SubsetPlan,
+        device: &B::Device,
+    ) -> Self {
+        let stem = config.stem.unwrap_or(Stem::for_side(data.train.height()));
+        B::seed(device, config.seed);
+        let encoder = ResNetConfig::new().with_width(config.width).with_stem(stem);
+        let model = crate::model::materialize(Classifier {
+            encoder: encoder.init(device),
+            fc: LinearConfig::new(encoder.feature_dim(), plan.classes).init(device),
+        });
+        let optimizer = OptimizerConfig {
+            kind: OptimizerKind::Sgd,
+            lr: config.lr,
+            weight_decay: config.weight_decay,
+            momentum: config.momentum,
+            warmup_epochs: 0.0,
+            ..OptimizerConfig::paper()
+        };
+        let total_steps = plan.steps_per_epoch * plan.epochs;
+        Self {
+            model,
+            optim: optimizer.init(),
+            state: LoopState::default(),
+            subset: plan.subset.clone(),
+            labels: plan.labels.clone(),
+            batch: plan.batch,
+            schedule: Schedule {
+                peak: config.lr * plan.batch as f64 / 256.0,
+                warmup_steps: 0,
+                total_steps,
+            },
+            plan: Plan {
+                steps_per_epoch: plan.steps_per_epoch,
+                epochs: plan.epochs,
+                total_steps,
+                views_per_step: plan.batch,
+            },
+            seed: config.seed,
+            order: vec![],
+            device: device.clone(),
+        }
+    }
+}
+
+impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
+    fn plan(&self) -> Plan {
+        self.plan
+    }
+
+    fn position(&self) -> Position {
+        Position {
+            epoch: self.state.epoch,
+            step: self.state.step,
+        }
+    }
+
+    /// One batch of the label subset in the epoch's seeded order.
+    fn step(&mut self, data: &Dataset) -> TaskStep<B> {
+        let position = self.state.step % self.plan.steps_per_epoch;
+        if position == 0 || self.order.is_empty() {
+            self.order = epoch_order(self.seed, self.state.epoch, self.subset.len());
+        }
+        let batch = &self.order[position * self.batch..(position + 1) * self.batch];
+        let idx: Vec<usize> = batch.iter().map(|&i| self.subset[i]).collect();
+        let side = data.train.height();
+        // Seeded by the step, so a resumed run augments exactly as an unbroken one.
+        let mut rng = Rng::stream(self.seed.wrapping_add(self.state.step as u64), 3);
+        let pixels = crop_pad_flip(&data.train.batch_u8(&idx), side, side, &mut rng);
+        let images = to_unit_tensor::<B>(&pixels, idx.len(), side, side, &self.device);
+        let labels: Vec<i64> = batch.iter().map(|&i| self.labels[i] as i64).collect();
+        let targets = Tensor::from_data(TensorData::new(labels, [idx.len()]), &self.device);
+        let logits = self.model.forward(normalize(images, &data.normalization));
+        let loss = CrossEntropyLossConfig::new()
+            .init(&self.device)
+            .forward(logits, targets);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let lr = self.schedule.lr(self.state.step);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.state.step += 1;
+        if self.state.step.is_multiple_of(self.plan.steps_per_epoch) {
+            self.state.epoch += 1;
+        }
+        TaskStep {
+            loss: loss.inner(),
+            lr,
+        }
+    }
+
+    fn checkpoint(&self) -> Result<CheckpointBytes> {
+        pack(&self.state, &self.model, &self.optim)
+    }
+
+    fn restore(&mut self, checkpoint: CheckpointBytes, path: &Path) -> Result<()> {
+        (self.state, self.model, self.optim) = unpack(
+            checkpoint,
+            self.model.clone(),
+            self.optim.clone(),
+            &self.device,
+            path,
+        )?;
+        Ok(())
+    }
+}
+
+fn evaluate<B: Backend>(
+    model: &Classifier<B>,
+    data: &Dataset,
+    classes: usize,
+    epochs: usize,
+    device: &B::Device,
+) -> Result<ProbeReport> {
+    let test = &data.test;
+    let (indices, labels) = labelled(test);
+    let k = classes.min(5);
+    let norm = &data.normalization;
+    let logits = forward_images(test, &indices, norm, 256, device, |x| model.forward(x));
+    let top = readback::ints(logits.topk_with_indices(k, 1).1)?;
+    Ok(report_from_top_k(&top, k, &labels, classes, epochs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::AutodiffCpu;
+    use crate::train::driver::Silent;
+    use crate::train::run_dir::RunDir;
+
+    fn tiny() -> (SupervisedConfig, Dataset) {
+        let config = SupervisedConfig {
+            dataset: DatasetSpec {
+                synthetic_train_size: 120,
+                synthetic_test_size: 60,
+                ..DatasetSpec::default()
+            },
+            width: 4,
+            label_fraction: 0.5,
+            epochs: 2,
+            batch_size: 20,
+            ..SupervisedConfig::default()
+        };
+        let data = config.dataset.load().unwrap();
+        (config, data)
+    }
+
+    fn run(
+        config: &SupervisedConfig,
+        data: &Dataset,
+        dir: &RunDir,
+        resume: bool,
+        stop: Option<usize>,
+    ) -> Option<SupervisedResult> {
+        let options = PretrainOptions {
+            run_dir: Some(dir),
+            resume,
+            stop_after_epoch: stop,
+        };
+        train_supervised::<AutodiffCpu>(config, data, &options, &mut Silent, &Default::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn resuming_gives_the_same_result_as_an_unbroken_run() {
+        let (config, data) = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let straight = run(
+            &config,
+            &data,
+            &RunDir::new(dir.path().join("a")),
+            false,
+            None,
+        )
+        .unwrap();
+        assert_eq!(straight.train_examples, 60);
+        assert_eq!(straight.steps, 6);
+        assert_eq!(
+            straight.report.confusion.iter().flatten().sum::<usize>(),
+            60
+        );
+        let split_dir = RunDir::new(dir.path().join("b"));
+        assert!(run(&config, &data, &split_dir, false, Some(1)).is_none());
+        assert_eq!(split_dir.load_metrics().unwrap().len(), 1);
+        let resumed = run(&config, &data, &split_dir, true, None).unwrap();
+        assert_eq!(resumed, straight);
+        assert_eq!(split_dir.load_metrics().unwrap().len(), 2);
+        let saved: SupervisedResult = split_dir.load_json(RESULT_FILE).unwrap().unwrap();
+        assert_eq!(saved, straight);
+    }
+
+    #[test]
+    fn learns_the_synthetic_classes() {
+        let (config, _) = tiny();
+        let config = SupervisedConfig {
+            dataset: DatasetSpec {
+                synthetic_train_size: 300,
+                synthetic_test_size: 100,
+                ..DatasetSpec::default()
+            },
+            label_fraction: 1.0,
+            epochs: 10,
+            width: 8,
+            batch_size: 30,
+            ..config
+        };
+        let data = config.dataset.load().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let result = run(&config, &data, &RunDir::new(dir.path()), false, None).unwrap();
+        assert!(
+            result.report.top1 > 0.25,
+            "chance is 0.1: {:?}",
+            result.report.top1
+        );
+    }
+}

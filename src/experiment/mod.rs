@@ -1,0 +1,249 @@
+//! The evaluation study in one call: pretrain, probe the SimCLR and the random encoder at
+//! several label fractions, train supervised baselines, t-SNE both encoders and write a
+//! report. Every phase saves its result as it finishes, so an interrupted study resumes.
+
+pub mod phases;
+pub mod report;
+
+pub use phases::{run_experiment, ExperimentProgress, ExperimentResults, Quiet};
+
+use crate::data::DatasetKind;
+use crate::eval::head::{HeadKind, ProbeConfig};
+use crate::eval::knn::KnnConfig;
+use crate::eval::supervised::SupervisedConfig;
+use crate::eval::tsne::TsneConfig;
+use crate::train::config::{Preset, PretrainConfig};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Everything that defines a study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExperimentConfig {
+    /// The preset it started from.
+    pub preset: String,
+    /// SimCLR pretraining (its dataset, width, stem, seed and backend serve every phase).
+    pub pretrain: PretrainConfig,
+    /// Shares of the labelled training images given to probes and baselines.
+    pub label_fractions: Vec<f64>,
+    /// Probe heads to train.
+    pub heads: Vec<HeadKind>,
+    /// Label subsets per fraction for the probes (mean ± std).
+    pub probe_seeds: usize,
+    /// Probe training.
+    pub probe: ProbeConfig,
+    /// Supervised training (dataset, width, stem, seed and backend come from `pretrain`).
+    pub supervised: SupervisedConfig,
+    /// t-SNE settings.
+    pub tsne: TsneConfig,
+    /// Test images in each t-SNE scatter (stratified).
+    pub tsne_points: usize,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self::preset(ExperimentPreset::Synthetic)
+    }
+}
+
+/// The named studies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExperimentPreset {
+    /// Built-in synthetic data; minutes on 2 CPU cores.
+    Synthetic,
+    /// 10,000 CIFAR-10 training images, width 16, Adam, 5 epochs: a CPU-sized run.
+    Cifar10Small,
+    /// The paper's CIFAR-10 recipe (width 64, batch 512, LARS, 1,000 epochs), for GPUs.
+    Cifar10Paper,
+    /// STL-10 (96 px, ImageNet stem, blur), for GPUs.
+    Stl10,
+}
+
+impl std::str::FromStr for ExperimentPreset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "synthetic" => Ok(Self::Synthetic),
+            "cifar10-small" => Ok(Self::Cifar10Small),
+            "cifar10-paper" => Ok(Self::Cifar10Paper),
+            "stl10" => Ok(Self::Stl10),
+            other => Err(Error::UnknownName {
+                what: "experiment preset",
+                given: other.into(),
+                expected: "synthetic, cifar10-small, cifar10-paper or stl10".into(),
+            }),
+        }
+    }
+}
+
+impl ExperimentPreset {
+    /// The name as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Synthetic => "synthetic",
+            Self::Cifar10Small => "cifar10-small",
+            Self::Cifar10Paper => "cifar10-paper",
+            Self::Stl10 => "stl10",
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// The configuration of a preset.
+    pub fn preset(preset: ExperimentPreset) -> Self {
+        let base = Self {
+            preset: preset.name().into(),
+            pretrain: PretrainConfig::preset(Preset::Tiny),
+            label_fractions: vec![0.01, 0.1, 1.0],
+            heads: vec![HeadKind::Linear, HeadKind::Mlp],
+            probe_seeds: 3,
+            probe: ProbeConfig::default(),
+            supervised: SupervisedConfig {
+                epochs: 10,
+                min_steps: 100,
+                batch_size: 32,
+                ..SupervisedConfig::default()
+            },
+            tsne: TsneConfig::default(),
+            tsne_points: 2000,
+        };
+        match preset {
+            ExperimentPreset::Synthetic => Self {
+                pretrain: PretrainConfig {
+                    epochs: 14,
+                    ..base.pretrain.clone()
+                },
+                supervised: SupervisedConfig {
+                    epochs: 5,
+                    min_steps: 60,
+                    ..base.supervised.clone()
+                },
+                tsne_points: 500,
+                ..base
+            },
+            ExperimentPreset::Cifar10Small => Self {
+                pretrain: cifar10_small(),
+                supervised: SupervisedConfig {
+                    epochs: 3,
+                    min_steps: 100,
+                    batch_size: 128,
+                    ..SupervisedConfig::default()
+                },
+                ..base
+            },
+            ExperimentPreset::Cifar10Paper => Self {
+                pretrain: PretrainConfig {
+                    epochs: 1000,
+                    ..cifar_dataset(PretrainConfig::preset(Preset::Paper))
+                },
+                supervised: SupervisedConfig {
+                    epochs: 200,
+                    min_steps: 2000,
+                    ..SupervisedConfig::default()
+                },
+                ..base
+            },
+            ExperimentPreset::Stl10 => Self {
+                pretrain: PretrainConfig {
+                    dataset: crate::data::DatasetSpec {
+                        kind: Some(DatasetKind::Stl10),
+                        ..Default::default()
+                    },
+                    batch_size: 256,
+                    ..PretrainConfig::preset(Preset::Paper)
+                },
+                supervised: SupervisedConfig {
+                    epochs: 100,
+                    min_steps: 2000,
+                    ..SupervisedConfig::default()
+                },
+                ..base
+            },
+        }
+    }
+
+    /// Rejects studies that cannot run.
+    pub fn validate(&self) -> Result<()> {
+        self.pretrain.validate()?;
+        if self.label_fractions.is_empty() {
+            return Err(Error::invalid(
+                "label_fractions",
+                "name at least one label fraction",
+            ));
+        }
+        for &fraction in &self.label_fractions {
+            crate::eval::probing::check_fraction(fraction)?;
+        }
+        if self.heads.is_empty() {
+            return Err(Error::invalid("heads", "name at least one probe head"));
+        }
+        Ok(())
+    }
+
+    /// The supervised configuration at one label fraction, sharing the pretraining's data,
+    /// encoder shape, seed and backend.
+    pub fn supervised_at(&self, fraction: f64) -> SupervisedConfig {
+        SupervisedConfig {
+            dataset: self.pretrain.dataset.clone(),
+            width: self.pretrain.width,
+            stem: self.pretrain.stem,
+            label_fraction: fraction,
+            seed: self.pretrain.seed,
+            backend: self.pretrain.backend,
+            ..self.supervised.clone()
+        }
+    }
+}
+
+fn cifar_dataset(config: PretrainConfig) -> PretrainConfig {
+    PretrainConfig {
+        dataset: crate::data::DatasetSpec {
+            kind: Some(DatasetKind::Cifar10),
+            ..config.dataset
+        },
+        ..config
+    }
+}
+
+/// 10,000 CIFAR-10 images, width 16, batch 128, Adam 1e-3, 5 epochs, kNN on the full test
+/// split: about 80 minutes of pretraining on 2 CPU cores.
+fn cifar10_small() -> PretrainConfig {
+    let small = cifar_dataset(PretrainConfig::preset(Preset::Small));
+    PretrainConfig {
+        dataset: crate::data::DatasetSpec {
+            train_images: Some(10_000),
+            ..small.dataset.clone()
+        },
+        knn: KnnConfig {
+            train_samples: 10_000,
+            test_samples: 0,
+            ..KnnConfig::default()
+        },
+        checkpoint_every: 10,
+        ..small
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_validate() {
+        for name in ["synthetic", "cifar10-small", "cifar10-paper", "stl10"] {
+            let preset: ExperimentPreset = name.parse().unwrap();
+            let config = ExperimentConfig::preset(preset);
+            assert_eq!(config.preset, name);
+            config.validate().unwrap();
+        }
+        assert!("imagenet".parse::<ExperimentPreset>().is_err());
+        let small = ExperimentConfig::preset(ExperimentPreset::Cifar10Small);
+        let supervised = small.supervised_at(0.1);
+        assert_eq!((supervised.width, supervised.label_fraction), (16, 0.1));
+        let bad = ExperimentConfig {
+            label_fractions: vec![0.0],
+            ..small
+        };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,469 @@
+//! The phases of a study and the files each leaves in the study folder:
+//! `pretrain/` (a run folder), `probes.json`, `supervised/fraction-F/` (run folders),
+//! `tsne-ENCODER.{json,csv,png,svg}`, `phases.json` (seconds per phase), the report.
+
+use super::ExperimentConfig;
+use crate::data::{Dataset, Normalization, Split};
+use crate::eval::encoder_source::EncoderSource;
+use crate::eval::features::encode;
+use crate::eval::head::stratified_subset;
+use crate::eval::probing::{extract, labelled, probe, ProbeResult};
+use crate::eval::supervised::{train_supervised, SupervisedResult, RESULT_FILE};
+use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
+use crate::train::config::PretrainConfig;
+use crate::train::driver::{pretrain, PretrainOptions, Progress, Silent};
+use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
+use crate::{io::atomic::write_atomic, io::readback, plot, Error, Result};
+use burn::tensor::backend::AutodiffBackend;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// What a study reports as it goes.
+pub trait ExperimentProgress {
+    /// A phase starts or a step of it is done.
+    fn phase(&mut self, _message: &str) {}
+    /// Progress of a training run of `epochs` epochs.
+    fn training(&mut self, _epochs: usize) -> Box<dyn Progress> {
+        Box::new(Silent)
+    }
+}
+
+/// Progress that is not shown.
+pub struct Quiet;
+impl ExperimentProgress for Quiet {}
+
+/// A t-SNE of one encoder's test features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TsneResult {
+    /// `simclr` or `random`.
+    pub encoder: String,
+    /// 2-D points.
+    pub points: Vec<[f64; 2]>,
+    /// Their classes.
+    pub labels: Vec<u8>,
+    /// Perplexity used.
+    pub perplexity: f64,
+    /// Leave-one-out 1-NN accuracy in the 2-D map.
+    pub nn_accuracy: f64,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone)]
+pub struct ExperimentResults {
+    /// The study's configuration.
+    pub config: ExperimentConfig,
+    /// The pretraining run's own configuration (as resolved and saved).
+    pub pretrain: PretrainConfig,
+    /// Dataset name.
+    pub dataset: String,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// Pretraining epochs.
+    pub metrics: Vec<EpochMetrics>,
+    /// Pretraining loss curve.
+    pub steps: Vec<StepLoss>,
+    /// Probe results.
+    pub probes: Vec<ProbeResult>,
+    /// Supervised baselines.
+    pub supervised: Vec<SupervisedResult>,
+    /// t-SNE maps.
+    pub tsne: Vec<TsneResult>,
+    /// Wall seconds per phase (summed over invocations).
+    pub phase_seconds: BTreeMap<String, f64>,
+}
+
+const PROBES_FILE: &str = "probes.json";
+const PHASES_FILE: &str = "phases.json";
+
+/// Runs (or resumes) the study in folder `root` and writes `report.html` and `report.md`.
+pub fn run_experiment<B: AutodiffBackend>(
+    config: &ExperimentConfig,
+    root: &Path,
+    progress: &mut dyn ExperimentProgress,
+    device: &B::Device,
+) -> Result<ExperimentResults> {
+    config.validate()?;
+    let study = RunDir::new(root);
+    study.save_json("experiment.json", config)?;
+    let mut times: BTreeMap<String, f64> = study.load_json(PHASES_FILE)?.unwrap_or_default();
+    let pretrain_run = RunDir::new(root.join("pretrain"));
+    let pretrain_config = if pretrain_run.has_run() {
+        pretrain_run.load_config()?
+    } else {
+        config.pretrain.clone()
+    };
+    let data = pretrain_config.dataset.load()?;
+    let mut timed = |name: &str, start: Instant| -> Result<()> {
+        *times.entry(name.into()).or_default() += start.elapsed().as_secs_f64();
+        study.save_json(PHASES_FILE, &times)
+    };
+    let start = Instant::now();
+    pretrain_phase::<B>(&pretrain_config, &data, &pretrain_run, progress, device)?;
+    timed("1 pretrain", start)?;
+    let phases = Phases::<B> {
+        config,
+        data: &data,
+        sources: [
+            EncoderSource::RunDir(pretrain_run.root().to_path_buf()),
+            EncoderSource::RandomInit(Box::new(pretrain_config.clone())),
+        ],
+        folder: &study,
+        device,
+    };
+    let start = Instant::now();
+    let probes = phases.probes(progress)?;
+    timed("2 probes", start)?;
+    let start = Instant::now();
+    let supervised = phases.supervised(progress)?;
+    timed("3 supervised", start)?;
+    let start = Instant::now();
+    let tsne = phases.tsne(progress)?;
+    timed("4 t-SNE", start)?;
+    let results = ExperimentResults {
+        config: config.clone(),
+        pretrain: pretrain_run.load_config()?,
+        dataset: data.name.clone(),
+        classes: data.classes.clone(),
+        metrics: pretrain_run.load_metrics()?,
+        steps: pretrain_run.load_steps()?,
+        probes,
+        supervised,
+        tsne,
+        phase_seconds: study.load_json(PHASES_FILE)?.unwrap_or_default(),
+    };
+    super::report::write(root, &results)?;
+    Ok(results)
+}
+
+fn pretrain_phase<B: AutodiffBackend>(
+    config: &PretrainConfig,
+    data: &Dataset,
+    run: &RunDir,
+    progress: &mut dyn ExperimentProgress,
+    device: &B::Device,
+) -> Result<()> {
+    let done = run.load_metrics()?.last().map_or(0, |m| m.epoch);
+    if done >= config.epochs && run.last_checkpoint().exists() {
+        progress.phase(&format!("pretraining: done ({done} epochs), reusing it"));
+        return Ok(());
+    }
+    progress.phase(&format!(
+        "pretraining on {} ({} images), epoch {done} of {}",
+        data.name,
+        data.train.len(),
+        config.epochs
+    ));
+    let options = PretrainOptions {
+        run_dir: Some(run),
+        resume: run.last_checkpoint().exists(),
+        stop_after_epoch: None,
+    };
+    let mut bar = progress.training(config.epochs);
+    pretrain::<B>(config, data, &options, bar.as_mut(), device)?;
+    Ok(())
+}
+
+/// What the later phases share.
+struct Phases<'a, B: AutodiffBackend> {
+    config: &'a ExperimentConfig,
+    data: &'a Dataset,
+    /// The SimCLR encoder and the random one (named `simclr` and `random`).
+    sources: [EncoderSource; 2],
+    folder: &'a RunDir,
+    device: &'a B::Device,
+}
+
+impl<B: AutodiffBackend> Phases<'_, B> {
+    fn probes(&self, progress: &mut dyn ExperimentProgress) -> Result<Vec<ProbeResult>> {
+        let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
+        let sources = &self.sources;
+        let mut results: Vec<ProbeResult> = study.load_json(PROBES_FILE)?.unwrap_or_default();
+        for source in sources {
+            let name = source.name();
+            let missing: Vec<_> = config
+                .heads
+                .iter()
+                .flat_map(|&h| config.label_fractions.iter().map(move |&f| (h, f)))
+                .filter(|&(h, f)| {
+                    !results
+                        .iter()
+                        .any(|r| r.encoder == *name && r.head == h && r.label_fraction == f)
+                })
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            progress.phase(&format!("probes: encoding with the {name} encoder"));
+            let side = data.train.height();
+            let (encoder, norm) = source.frozen::<B>(side, data.normalization, device)?;
+            let features = extract(&encoder, data, &norm, device)?;
+            for (head, fraction) in missing {
+                let seeds = config.probe_seeds;
+                let result = probe::<B>(
+                    &features,
+                    &name,
+                    head,
+                    fraction,
+                    seeds,
+                    &config.probe,
+                    device,
+                )?;
+                progress.phase(&format!(
+                    "probe {name} {head:?} at {}% labels: top-1 {:.2}%",
+                    100.0 * fraction,
+                    100.0 * result.top1
+                ));
+                results.push(result);
+                study.save_json(PROBES_FILE, &results)?;
+            }
+        }
+        Ok(results)
+    }
+
+    fn supervised(&self, progress: &mut dyn ExperimentProgress) -> Result<Vec<SupervisedResult>> {
+        let (config, data, device) = (self.config, self.data, self.device);
+        let root = self.folder.root();
+        let mut results = vec![];
+        for &fraction in &config.label_fractions {
+            let run = RunDir::new(root.join("supervised").join(format!("fraction-{fraction}")));
+            if let Some(done) = run.load_json::<SupervisedResult>(RESULT_FILE)? {
+                results.push(done);
+                continue;
+            }
+            progress.phase(&format!(
+                "supervised baseline at {}% labels",
+                100.0 * fraction
+            ));
+            let options = PretrainOptions {
+                run_dir: Some(&run),
+                resume: run.last_checkpoint().exists(),
+                stop_after_epoch: None,
+            };
+            let supervised = config.supervised_at(fraction);
+            let mut bar = progress.training(supervised.planned_epochs(data)?);
+            if let Some(result) =
+                train_supervised::<B>(&supervised, data, &options, bar.as_mut(), device)?
+            {
+                progress.phase(&format!(
+                    "supervised: top-1 {:.2}%",
+                    100.0 * result.report.top1
+                ));
+                results.push(result);
+            }
+        }
+        Ok(results)
+    }
+
+    fn tsne(&self, progress: &mut dyn ExperimentProgress) -> Result<Vec<TsneResult>> {
+        let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
+        let sources = &self.sources;
+        let mut results = vec![];
+        for source in sources {
+            let name = source.name();
+            let file = format!("tsne-{name}.json");
+            if let Some(done) = study.load_json::<TsneResult>(&file)? {
+                results.push(done);
+                continue;
+            }
+            progress.phase(&format!("t-SNE of the {name} encoder"));
+            let (test, norm) = (&data.test, data.normalization);
+            let result =
+                tsne_of::<B>(test, norm, config.tsne_points, &config.tsne, source, device)?;
+            write_tsne_files(
+                study.root(),
+                &format!("tsne-{name}"),
+                &result,
+                &data.classes,
+            )?;
+            study.save_json(&file, &result)?;
+            results.push(result);
+        }
+        Ok(results)
+    }
+}
+
+/// t-SNE of the features of a stratified subset of about `points` labelled images of
+/// `split`.
+pub fn tsne_of<B: AutodiffBackend>(
+    split: &Split,
+    normalization: Normalization,
+    points: usize,
+    config: &TsneConfig,
+    source: &EncoderSource,
+    device: &B::Device,
+) -> Result<TsneResult> {
+    let (indices, labels) = labelled(split);
+    if indices.is_empty() {
+        return Err(Error::UnsuitableData("t-SNE needs labelled images".into()));
+    }
+    let share = points as f64 / indices.len() as f64;
+    let rows = stratified_subset(&labels, share.min(1.0), config.seed);
+    let chosen: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
+    let (encoder, norm) = source.frozen::<B>(split.height(), normalization, device)?;
+    let h = encode(&encoder, split, &chosen, &norm, 256, device);
+    let values = readback::floats(h)?;
+    let embedding = embed(&values, encoder.config().feature_dim(), config)?;
+    let labels: Vec<u8> = rows.iter().map(|&r| labels[r]).collect();
+    Ok(TsneResult {
+        encoder: source.name(),
+        nn_accuracy: nearest_neighbour_accuracy(&embedding.points, &labels),
+        points: embedding.points,
+        labels,
+        perplexity: embedding.perplexity,
+    })
+}
+
+/// `STEM.csv`, `STEM.png` and `STEM.svg` in `dir`.
+pub fn write_tsne_files(
+    dir: &Path,
+    stem: &str,
+    result: &TsneResult,
+    classes: &[String],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let stem = dir.join(stem);
+    let title = format!("t-SNE of h: {} encoder", result.encoder);
+    write_atomic(
+        &stem.with_extension("csv"),
+        to_csv(&result.points, &result.labels).as_bytes(),
+    )?;
+    let png = plot::raster::scatter_png(&title, &result.points, &result.labels, classes)?;
+    write_atomic(&stem.with_extension("png"), &png)?;
+    let svg = plot::svg::scatter(&title, &result.points, &result.labels, classes);
+    write_atomic(&stem.with_extension("svg"), svg.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::AutodiffCpu;
+    use crate::data::DatasetSpec;
+    use crate::eval::head::HeadKind;
+    use crate::eval::supervised::SupervisedConfig;
+    use crate::eval::tsne::TsneConfig;
+
+    #[derive(Default)]
+    struct Record(Vec<String>);
+    impl ExperimentProgress for Record {
+        fn phase(&mut self, message: &str) {
+            self.0.push(message.into());
+        }
+    }
+
+    fn tiny() -> ExperimentConfig {
+        let mut pretrain = crate::train::config::PretrainConfig {
+            width: 4,
+            batch_size: 16,
+            epochs: 1,
+            projection_dim: 16,
+            dataset: DatasetSpec {
+                synthetic_train_size: 80,
+                synthetic_test_size: 40,
+                ..DatasetSpec::default()
+            },
+            ..crate::train::config::PretrainConfig::preset(crate::train::config::Preset::Tiny)
+        };
+        pretrain.knn.k = 5;
+        ExperimentConfig {
+            preset: "test".into(),
+            pretrain,
+            label_fractions: vec![0.25, 1.0],
+            heads: vec![HeadKind::Linear, HeadKind::Mlp],
+            probe_seeds: 2,
+            supervised: SupervisedConfig {
+                epochs: 1,
+                batch_size: 10,
+                ..SupervisedConfig::default()
+            },
+            tsne: TsneConfig {
+                iterations: 250,
+                ..TsneConfig::default()
+            },
+            tsne_points: 30,
+            ..ExperimentConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_study_writes_every_section_and_resumes_after_a_phase() {
+        let config = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let device = Default::default();
+        let first =
+            run_experiment::<AutodiffCpu>(&config, dir.path(), &mut Quiet, &device).unwrap();
+        assert_eq!(
+            first.probes.len(),
+            2 * 2 * 2,
+            "2 encoders × 2 heads × 2 fractions"
+        );
+        assert_eq!(first.supervised.len(), 2);
+        assert_eq!(first.tsne.len(), 2);
+        assert_eq!(first.tsne[0].points.len(), 30);
+        let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+        for id in [
+            "accuracy",
+            "label-fraction",
+            "training",
+            "tsne",
+            "confusion",
+            "timing",
+            "machine",
+            "configuration",
+        ] {
+            assert!(
+                html.contains(&format!("id=\"{id}\"")),
+                "section {id} missing"
+            );
+        }
+        assert_eq!(html.matches(r#"data-points="30""#).count(), 2);
+        let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(md.contains("| SimCLR + linear probe |") && md.contains("| Supervised"));
+        for file in [
+            "tsne-simclr.png",
+            "tsne-random.svg",
+            "tsne-random.csv",
+            "probes.json",
+        ] {
+            assert!(dir.path().join(file).exists(), "{file}");
+        }
+
+        // Interrupted after the probes: the later phases' results are gone.
+        let probes_before = std::fs::read(dir.path().join("probes.json")).unwrap();
+        let checkpoint = dir.path().join("pretrain/checkpoints/last.ckpt");
+        let written = std::fs::metadata(&checkpoint).unwrap().modified().unwrap();
+        std::fs::remove_dir_all(dir.path().join("supervised/fraction-1")).unwrap();
+        std::fs::remove_file(dir.path().join("tsne-random.json")).unwrap();
+        std::fs::remove_file(dir.path().join("report.html")).unwrap();
+        let mut record = Record::default();
+        let second =
+            run_experiment::<AutodiffCpu>(&config, dir.path(), &mut record, &device).unwrap();
+        let log = record.0.join("\n");
+        assert!(log.contains("pretraining: done"), "{log}");
+        assert!(!log.contains("probe"), "probes were redone: {log}");
+        assert!(
+            log.contains("supervised baseline at 100%") && !log.contains("at 25%"),
+            "{log}"
+        );
+        assert!(
+            log.contains("t-SNE of the random") && !log.contains("t-SNE of the simclr"),
+            "{log}"
+        );
+        assert_eq!(
+            std::fs::metadata(&checkpoint).unwrap().modified().unwrap(),
+            written
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("probes.json")).unwrap(),
+            probes_before
+        );
+        assert_eq!(second.probes, first.probes);
+        assert_eq!(
+            second.supervised, first.supervised,
+            "the same seeds give the same baseline"
+        );
+        assert_eq!(second.tsne, first.tsne);
+        assert!(dir.path().join("report.html").exists());
+    }
+}

@@ -1,0 +1,308 @@
+//! The whole configuration of a pretraining run, as saved in `config.json`.
+
+use crate::augment::AugmentConfig;
+use crate::backend::BackendKind;
+use crate::data::{DatasetKind, DatasetSpec, Normalization};
+use crate::eval::knn::KnnConfig;
+use crate::model::{ResNetConfig, SimclrModelConfig, Stem};
+use crate::train::optim::OptimizerConfig;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Everything that defines a pretraining run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PretrainConfig {
+    /// The data.
+    pub dataset: DatasetSpec,
+    /// Encoder base width (64 is ResNet-18 proper).
+    pub width: usize,
+    /// Encoder stem; chosen from the image size when absent (cifar up to 64 px).
+    pub stem: Option<Stem>,
+    /// Size of the projection `z`.
+    pub projection_dim: usize,
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Images per batch (each gives two views).
+    pub batch_size: usize,
+    /// NT-Xent temperature τ.
+    pub temperature: f64,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Optimiser and schedule.
+    pub optimizer: OptimizerConfig,
+    /// Colour jitter strength `s`.
+    pub color_jitter_strength: f64,
+    /// Gaussian blur; chosen from the dataset when absent (on for STL-10).
+    pub blur: Option<bool>,
+    /// kNN monitor.
+    pub knn: KnnConfig,
+    /// Run the kNN monitor every N epochs (0 = never).
+    pub knn_every: usize,
+    /// Keep a checkpoint copy every N epochs (0 = only `last`).
+    pub checkpoint_every: usize,
+    /// Compute backend.
+    pub backend: BackendKind,
+    /// Side length of the augmented views (the training images' when absent; filled in
+    /// when the run starts).
+    pub image_size: Option<usize>,
+    /// Input normalisation, filled in from the dataset when the run starts.
+    pub normalization: Option<Normalization>,
+    /// Stop after this many steps; the learning-rate schedule is planned for them (all
+    /// epochs' steps when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<usize>,
+}
+
+impl Default for PretrainConfig {
+    /// The paper's CIFAR-10 recipe (appendix B.9) on the built-in synthetic data.
+    fn default() -> Self {
+        Self {
+            dataset: DatasetSpec::default(),
+            width: 64,
+            stem: None,
+            projection_dim: 128,
+            epochs: 100,
+            batch_size: 512,
+            temperature: 0.5,
+            seed: 0,
+            optimizer: OptimizerConfig::paper(),
+            color_jitter_strength: 0.5,
+            blur: None,
+            knn: KnnConfig::default(),
+            knn_every: 1,
+            checkpoint_every: 10,
+            backend: BackendKind::Cpu,
+            image_size: None,
+            normalization: None,
+            max_steps: None,
+        }
+    }
+}
+
+/// Named starting points for a run: the one preset table, read by the CLI (`--preset`) and
+/// the browser app (its preset menu). A name means the same run everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The browser's first click, on any device (a software GPU included): width 4, batch
+    /// 16, 512 training and 256 test images, 2 epochs.
+    Micro,
+    /// The smallest useful native run, for demos and tests: width 8, batch 32, 1,000
+    /// training and 500 test images, 5 epochs.
+    Tiny,
+    /// A CPU- and laptop-GPU-sized run: width 16, batch 128, Adam 1e-3, 5 epochs.
+    Small,
+    /// The paper's CIFAR-10 recipe: width 64, batch 512, LARS, 100 epochs.
+    Paper,
+}
+
+impl Preset {
+    /// Every preset, smallest first.
+    pub const ALL: [Preset; 4] = [Preset::Micro, Preset::Tiny, Preset::Small, Preset::Paper];
+
+    /// The preset's name on the command line, in configuration files and on the page.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Micro => "micro",
+            Preset::Tiny => "tiny",
+            Preset::Small => "small",
+            Preset::Paper => "paper",
+        }
+    }
+
+    /// What the preset is for, in a few words.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Preset::Micro => "width 4, 512 images, 2 epochs: works everywhere",
+            Preset::Tiny => "width 8, 1,000 images, 5 epochs: a quick demo",
+            Preset::Small => "width 16, batch 128, 5 epochs: a CPU or laptop GPU",
+            Preset::Paper => "ResNet-18 (width 64), batch 512, LARS, 100 epochs: a real GPU",
+        }
+    }
+
+    /// The presets' names, for messages: "micro, tiny, small or paper".
+    pub fn names() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| Error::UnknownName {
+                what: "preset",
+                given: s.into(),
+                expected: Self::names(),
+            })
+    }
+}
+
+impl PretrainConfig {
+    /// The configuration of a preset.
+    pub fn preset(preset: Preset) -> Self {
+        let paper = Self::default();
+        let synthetic = |train: usize, test: usize| DatasetSpec {
+            synthetic_train_size: train,
+            synthetic_test_size: test,
+            ..DatasetSpec::default()
+        };
+        match preset {
+            Preset::Paper => paper,
+            Preset::Small => Self {
+                width: 16,
+                batch_size: 128,
+                epochs: 5,
+                optimizer: OptimizerConfig::small(),
+                knn: KnnConfig {
+                    train_samples: 5000,
+                    test_samples: 2000,
+                    ..KnnConfig::default()
+                },
+                checkpoint_every: 0,
+                ..paper
+            },
+            Preset::Tiny => Self {
+                width: 8,
+                batch_size: 32,
+                knn: KnnConfig {
+                    k: 20,
+                    train_samples: 1000,
+                    test_samples: 500,
+                    ..KnnConfig::default()
+                },
+                dataset: synthetic(1000, 500),
+                ..Self::preset(Preset::Small)
+            },
+            Preset::Micro => Self {
+                width: 4,
+                batch_size: 16,
+                epochs: 2,
+                knn: KnnConfig {
+                    k: 20,
+                    train_samples: 5000,
+                    test_samples: 0,
+                    ..KnnConfig::default()
+                },
+                dataset: synthetic(512, 256),
+                ..Self::preset(Preset::Small)
+            },
+        }
+    }
+
+    /// Rejects values that cannot run.
+    pub fn validate(&self) -> Result<()> {
+        let check = |ok: bool, setting: &'static str, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::invalid(setting, what))
+            }
+        };
+        check(self.width > 0, "width", "must be positive")?;
+        check(
+            self.batch_size >= 2,
+            "batch_size",
+            "batch size must be at least 2 (NT-Xent needs negatives)",
+        )?;
+        check(self.epochs > 0, "epochs", "must be positive")?;
+        check(self.temperature > 0.0, "temperature", "must be positive")?;
+        check(self.optimizer.lr > 0.0, "optimizer.lr", "must be positive")?;
+        check(
+            self.projection_dim > 0,
+            "projection_dim",
+            "must be positive",
+        )?;
+        check(
+            self.max_steps != Some(0),
+            "max_steps",
+            "must be positive when set",
+        )?;
+        check(
+            self.color_jitter_strength >= 0.0,
+            "color_jitter_strength",
+            "must be non-negative",
+        )
+    }
+
+    /// The encoder's stem for images of `side` pixels.
+    pub fn resolved_stem(&self, side: usize) -> Stem {
+        self.stem.unwrap_or(Stem::for_side(side))
+    }
+
+    /// The model configuration for images of `side` pixels.
+    pub fn model(&self, side: usize) -> SimclrModelConfig {
+        let encoder = ResNetConfig::new()
+            .with_width(self.width)
+            .with_stem(self.resolved_stem(side));
+        SimclrModelConfig::new(encoder).with_projection_dim(self.projection_dim)
+    }
+
+    /// The augmentation recipe for the configured dataset.
+    pub fn augment(&self) -> Result<AugmentConfig> {
+        let stl = self.dataset.resolved_kind()? == DatasetKind::Stl10;
+        Ok(AugmentConfig::new()
+            .with_color_jitter_strength(self.color_jitter_strength)
+            .with_blur(self.blur.unwrap_or(stl)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_validation() {
+        let small = PretrainConfig::preset(Preset::Small);
+        assert_eq!(small.optimizer.lr, 1e-3);
+        assert!(small.validate().is_ok());
+        let json = serde_json::to_string(&small).unwrap();
+        let back: PretrainConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, small);
+        let partial: PretrainConfig = serde_json::from_str(r#"{"epochs": 3}"#).unwrap();
+        assert_eq!(partial.batch_size, 512);
+        let bad = PretrainConfig {
+            batch_size: 1,
+            ..small
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("batch size"));
+        assert_eq!(PretrainConfig::default().resolved_stem(96), Stem::Imagenet);
+    }
+
+    #[test]
+    fn every_preset_is_valid_and_found_by_its_name() {
+        for preset in Preset::ALL {
+            assert!(
+                PretrainConfig::preset(preset).validate().is_ok(),
+                "{preset}"
+            );
+            assert_eq!(preset.name().parse::<Preset>().unwrap(), preset);
+        }
+        let err = "huge".parse::<Preset>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown preset 'huge' (expected micro, tiny, small or paper)"
+        );
+        let micro = PretrainConfig::preset(Preset::Micro);
+        assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 16, 2));
+        let tiny = PretrainConfig::preset(Preset::Tiny);
+        assert_eq!((tiny.width, tiny.batch_size, tiny.epochs), (8, 32, 5));
+    }
+}

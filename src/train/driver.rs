@@ -1,0 +1,249 @@
+//! The native (blocking) shell around a [`Session`]: read-backs that wait, the kNN
+//! monitor, metrics and checkpoints in a run folder, resumption. Pretraining and the
+//! supervised baseline both run through [`drive`].
+
+use crate::data::Dataset;
+use crate::model::SimclrModel;
+use crate::train::config::PretrainConfig;
+use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
+use crate::train::session::{Session, SessionOptions, TrainingTask, LOSS_READ_EVERY};
+use crate::train::step::Trainer;
+use crate::Result;
+use crate::{eval::knn, io::readback};
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+
+/// Live progress, for a progress bar or a log.
+pub trait Progress {
+    /// The run starts (or resumes) with `done` of `total` steps completed.
+    fn start(&mut self, _total: usize, _done: usize) {}
+    /// Steps up to `step` are done; the latest loss, learning rate and throughput.
+    fn step(&mut self, _step: usize, _loss: f64, _lr: f64, _views_per_s: f64) {}
+    /// An epoch ended.
+    fn epoch(&mut self, _metrics: &EpochMetrics) {}
+}
+
+/// Progress that is not shown.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Options of one invocation.
+pub struct PretrainOptions<'a> {
+    /// The run folder; without one nothing is written.
+    pub run_dir: Option<&'a RunDir>,
+    /// Continue from the run folder's last checkpoint.
+    pub resume: bool,
+    /// End this invocation after this many completed epochs (resume later).
+    pub stop_after_epoch: Option<usize>,
+}
+
+/// What a pretraining invocation leaves.
+pub struct PretrainOutcome<B: AutodiffBackend> {
+    /// The trained network.
+    pub model: SimclrModel<B>,
+    /// One row per completed epoch (including earlier invocations when resumed).
+    pub metrics: Vec<EpochMetrics>,
+    /// The loss curve, one row per read-back.
+    pub steps: Vec<StepLoss>,
+}
+
+/// Pretrains SimCLR on `dataset.train`, monitoring with kNN on `dataset.test`.
+pub fn pretrain<B: AutodiffBackend>(
+    config: &PretrainConfig,
+    dataset: &Dataset,
+    options: &PretrainOptions,
+    progress: &mut dyn Progress,
+    device: &B::Device,
+) -> Result<PretrainOutcome<B>> {
+    let trainer = Trainer::<B>::new(config, &dataset.train, dataset.normalization, device)?;
+    let session_options = SessionOptions {
+        read_every: LOSS_READ_EVERY,
+        knn_every: config.knn_every,
+        checkpoint_every: config.checkpoint_every,
+        stop_after_epoch: options.stop_after_epoch,
+    };
+    let mut session = Session::new(trainer, dataset, session_options);
+    start(&mut session, options)?;
+    if let Some(run) = options.run_dir {
+        let resolved = PretrainConfig {
+            image_size: Some(config.image_size.unwrap_or(dataset.train.height())),
+            normalization: Some(dataset.normalization),
+            ..config.clone()
+        };
+        run.save_config(&resolved)?;
+    }
+    drive(&mut session, options.run_dir, progress, |trainer, data| {
+        let encoder = trainer.model.encoder.valid();
+        knn::evaluate(
+            &encoder,
+            &data.train,
+            &data.test,
+            &data.normalization,
+            &config.knn,
+            device,
+        )
+    })?;
+    let (trainer, metrics, steps) = session.finish();
+    Ok(PretrainOutcome {
+        model: trainer.model,
+        metrics,
+        steps,
+    })
+}
+
+/// Resumes `session` from the run folder when asked.
+pub fn start<B: AutodiffBackend, T: TrainingTask<B>>(
+    session: &mut Session<B, T>,
+    options: &PretrainOptions,
+) -> Result<()> {
+    if let (Some(run), true) = (options.run_dir, options.resume) {
+        let checkpoint = run.load_checkpoint()?;
+        let (metrics, steps) = (run.load_metrics()?, run.load_steps()?);
+        session.resume(checkpoint, &run.last_checkpoint(), metrics, steps)?;
+    }
+    Ok(())
+}
+
+/// Runs `session` until it finishes, waiting for each read-back; `knn` measures the kNN
+/// monitor's top-1 when it is due. With a run folder, each epoch's end writes the
+/// checkpoint, `metrics.csv` and `steps.csv`.
+pub fn drive<B, T, K>(
+    session: &mut Session<B, T>,
+    run: Option<&RunDir>,
+    progress: &mut dyn Progress,
+    mut knn: K,
+) -> Result<()>
+where
+    B: AutodiffBackend,
+    T: TrainingTask<B>,
+    K: FnMut(&T, &Dataset) -> Result<Option<f64>>,
+{
+    progress.start(session.plan().total_steps, session.position().step);
+    while !session.is_finished() {
+        let out = session.step();
+        if let Some(losses) = out.losses {
+            let report = session.record_losses(readback::floats(losses)?)?;
+            progress.step(report.step, report.latest, report.lr, report.views_per_s);
+        }
+        if !out.epoch_end {
+            continue;
+        }
+        let knn_top1 = if session.knn_due() {
+            knn(session.task(), session.data())?
+        } else {
+            None
+        };
+        let row = session.end_epoch(knn_top1);
+        if let Some(run) = run {
+            let checkpoint = session.task().checkpoint()?;
+            run.save_checkpoint(&checkpoint, row.epoch, session.keep_checkpoint())?;
+            run.save_metrics(session.metrics())?;
+            run.save_steps(session.curve())?;
+        }
+        progress.epoch(&row);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::AutodiffCpu;
+    use crate::data::DatasetSpec;
+    use crate::eval::knn::KnnConfig;
+    use crate::test_support::encoder_tensors;
+    use crate::train::config::Preset;
+
+    fn tiny() -> PretrainConfig {
+        PretrainConfig {
+            width: 4,
+            batch_size: 16,
+            epochs: 2,
+            projection_dim: 16,
+            knn: KnnConfig {
+                k: 5,
+                ..KnnConfig::default()
+            },
+            dataset: DatasetSpec {
+                synthetic_train_size: 64,
+                synthetic_test_size: 30,
+                ..DatasetSpec::default()
+            },
+            ..PretrainConfig::preset(Preset::Tiny)
+        }
+    }
+
+    /// Every encoder tensor (weights and BatchNorm buffers) by name, and the head's output
+    /// layer.
+    fn weights(model: &SimclrModel<AutodiffCpu>) -> Vec<(String, Vec<u8>)> {
+        let mut tensors = encoder_tensors(&model.encoder);
+        let head = model.projection.fc2.weight.val().into_data();
+        tensors.push(("head".into(), head.as_bytes().to_vec()));
+        tensors
+    }
+
+    fn run(
+        config: &PretrainConfig,
+        data: &Dataset,
+        run_dir: Option<&RunDir>,
+        resume: bool,
+        stop_after_epoch: Option<usize>,
+    ) -> Result<PretrainOutcome<AutodiffCpu>> {
+        let options = PretrainOptions {
+            run_dir,
+            resume,
+            stop_after_epoch,
+        };
+        pretrain::<AutodiffCpu>(config, data, &options, &mut Silent, &Default::default())
+    }
+
+    #[test]
+    fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
+        let config = tiny();
+        let data = config.dataset.load().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let straight_dir = RunDir::new(dir.path().join("straight"));
+        let straight = run(&config, &data, Some(&straight_dir), false, None).unwrap();
+        assert_eq!(straight.metrics.len(), 2);
+
+        let split_dir = RunDir::new(dir.path().join("split"));
+        let partial = run(&config, &data, Some(&split_dir), false, Some(1)).unwrap();
+        assert_eq!(partial.metrics.len(), 1);
+        assert!(weights(&partial.model) != weights(&straight.model));
+        let resumed = run(&config, &data, Some(&split_dir), true, None).unwrap();
+        assert!(weights(&resumed.model) == weights(&straight.model));
+        assert_eq!(resumed.metrics.len(), 2);
+        assert_eq!(split_dir.load_metrics().unwrap().len(), 2);
+        assert_eq!(resumed.metrics[1].loss, straight.metrics[1].loss);
+        assert!(straight_dir.last_checkpoint().exists());
+    }
+
+    #[test]
+    fn loss_falls_and_knn_is_reported() {
+        let config = PretrainConfig {
+            epochs: 4,
+            ..tiny()
+        };
+        let data = config.dataset.load().unwrap();
+        let out = run(&config, &data, None, false, None).unwrap();
+        let losses: Vec<f64> = out.metrics.iter().map(|m| m.loss).collect();
+        assert!(losses[3] < losses[0], "{losses:?}");
+        let knn = out.metrics[3].knn_top1.expect("kNN measured");
+        assert!((0.0..=1.0).contains(&knn));
+    }
+
+    #[test]
+    fn batch_larger_than_dataset_is_an_error() {
+        let config = PretrainConfig {
+            batch_size: 128,
+            ..tiny()
+        };
+        let data = config.dataset.load().unwrap();
+        let err = run(&config, &data, None, false, None).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("batch size 128 is larger than the 64 training images"),
+            "{err}"
+        );
+    }
+}

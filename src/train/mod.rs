@@ -1,0 +1,14 @@
+//! Training: the configuration and its preset table, the session that runs epochs for
+//! every driver, the SimCLR step, optimisers and their schedule, checkpoints and run
+//! folders, the native driver and the throughput benchmark.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
+pub mod checkpoint;
+pub mod config;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod driver;
+pub mod optim;
+pub mod run_dir;
+pub mod session;
+pub mod step;

@@ -1,0 +1,598 @@
+//! One training session: the epoch loop of native pretraining, the browser worker and the
+//! supervised baseline, written once.
+//!
+//! The session owns the schedule of everything around the optimisation steps: when losses
+//! come back from the device, their bookkeeping (loss curve, epoch means, throughput, the
+//! divergence check), when the kNN monitor runs, where epochs end, when a run stops and
+//! which checkpoints are kept. Its work is split in two halves so that a blocking driver
+//! (native) and an asynchronous one (the browser) are thin shells around it:
+//! [`Session::step`] does device work and hands back tensors still on the device, and
+//! [`Session::record_losses`] / [`Session::end_epoch`] do host work with what the shell
+//! read back, blocking or not.
+
+use crate::data::Dataset;
+use crate::rng::Rng;
+use crate::train::checkpoint::CheckpointBytes;
+use crate::train::run_dir::{EpochMetrics, StepLoss};
+use crate::{Error, Result};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use std::path::Path;
+use web_time::Instant;
+
+/// The random stream of every run's image order.
+const DATA_ORDER_STREAM: u64 = 1;
+
+/// The image order of an epoch: a permutation drawn from the seed and the epoch alone, so
+/// that a resumed run needs no saved order.
+pub fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    Rng::stream(seed ^ ((epoch as u64) << 20), DATA_ORDER_STREAM).shuffle(&mut order);
+    order
+}
+
+/// The length of a run, fixed when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Steps in one epoch (the last partial batch is dropped).
+    pub steps_per_epoch: usize,
+    /// Epochs planned.
+    pub epochs: usize,
+    /// Steps planned: every epoch's, or fewer where a step limit cuts the last epoch.
+    pub total_steps: usize,
+    /// Images through the network per step (two views per image in SimCLR).
+    pub views_per_step: usize,
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Steps completed.
+    pub step: usize,
+}
+
+/// What one optimisation step hands back.
+pub struct TaskStep<B: AutodiffBackend> {
+    /// The batch's loss, still on the device.
+    pub loss: Tensor<B::InnerBackend, 1>,
+    /// The learning rate the step used.
+    pub lr: f64,
+}
+
+/// A model trained one step at a time: what the session drives. SimCLR pretraining
+/// ([`crate::train::step::Trainer`]) and the supervised baseline implement it.
+pub trait TrainingTask<B: AutodiffBackend> {
+    /// The run's length.
+    fn plan(&self) -> Plan;
+    /// Epochs and steps completed.
+    fn position(&self) -> Position;
+    /// One optimisation step on the next batch of `data`; advances the position.
+    fn step(&mut self, data: &Dataset) -> TaskStep<B>;
+    /// Everything needed to continue later.
+    fn checkpoint(&self) -> Result<CheckpointBytes>;
+    /// Continues from a checkpoint; `path` names it in errors.
+    fn restore(&mut self, checkpoint: CheckpointBytes, path: &Path) -> Result<()>;
+}
+
+/// When the session reads back, evaluates, keeps checkpoints and stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Steps between loss read-backs: the device runs ahead in between (epoch ends and
+    /// stops always read back).
+    pub read_every: usize,
+    /// Run the kNN monitor every N epochs and after the last (0 = never).
+    pub knn_every: usize,
+    /// Keep a copy of the checkpoint every N epochs (0 = only the latest).
+    pub checkpoint_every: usize,
+    /// End this invocation after this many completed epochs (resume later).
+    pub stop_after_epoch: Option<usize>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            read_every: LOSS_READ_EVERY,
+            knn_every: 1,
+            checkpoint_every: 0,
+            stop_after_epoch: None,
+        }
+    }
+}
+
+/// Steps between loss read-backs of a native run: one `steps.csv` row each.
+pub const LOSS_READ_EVERY: usize = 10;
+
+/// Steps between loss read-backs where someone watches the chart (the browser): twice as
+/// often, since a step on a small device takes seconds.
+pub const LIVE_LOSS_READ_EVERY: usize = 5;
+
+/// Losses of the steps since the last read-back. They stay on the device so that a step
+/// never waits for the host; every `read_every` steps (or when asked to flush) they come
+/// back as one tensor to read.
+pub struct LossBuffer<B: Backend> {
+    pending: Vec<Tensor<B, 1>>,
+    read_every: usize,
+}
+
+impl<B: Backend> LossBuffer<B> {
+    /// An empty buffer that fills up after `read_every` steps.
+    pub fn new(read_every: usize) -> Self {
+        Self {
+            pending: vec![],
+            read_every: read_every.max(1),
+        }
+    }
+
+    /// Adds a step's loss; returns the gathered losses when it is time to read them.
+    pub fn push(&mut self, loss: Tensor<B, 1>, flush: bool) -> Option<Tensor<B, 1>> {
+        self.pending.push(loss);
+        if self.pending.len() < self.read_every && !flush {
+            return None;
+        }
+        self.flush()
+    }
+
+    /// The losses not yet read, if any.
+    pub fn flush(&mut self) -> Option<Tensor<B, 1>> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        Some(Tensor::cat(std::mem::take(&mut self.pending), 0))
+    }
+}
+
+/// What a session step leaves for its shell to do.
+pub struct StepOutcome<B: Backend> {
+    /// Losses to read back now and hand to [`Session::record_losses`].
+    pub losses: Option<Tensor<B, 1>>,
+    /// The step ended an epoch (or the run): call [`Session::end_epoch`], after the kNN
+    /// monitor when [`Session::knn_due`].
+    pub epoch_end: bool,
+}
+
+/// The latest losses read back, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossReport {
+    /// Steps completed.
+    pub step: usize,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// The last step's loss.
+    pub latest: f64,
+    /// The mean loss of the steps read back.
+    pub mean: f64,
+    /// The last step's learning rate.
+    pub lr: f64,
+    /// Images through the network per second in this epoch so far.
+    pub views_per_s: f64,
+}
+
+/// Seconds of training in the current epoch; time while the clock is held (kNN, a pause)
+/// does not count.
+#[derive(Default)]
+struct Stopwatch {
+    running_since: Option<Instant>,
+    banked: f64,
+}
+
+impl Stopwatch {
+    fn run(&mut self) {
+        self.running_since.get_or_insert_with(Instant::now);
+    }
+    fn hold(&mut self) {
+        if let Some(since) = self.running_since.take() {
+            self.banked += since.elapsed().as_secs_f64();
+        }
+    }
+    fn seconds(&self) -> f64 {
+        let running = self
+            .running_since
+            .map_or(0.0, |s| s.elapsed().as_secs_f64());
+        (self.banked + running).max(1e-9)
+    }
+}
+
+/// The epoch loop around a [`TrainingTask`].
+pub struct Session<'a, B: AutodiffBackend, T: TrainingTask<B>> {
+    task: T,
+    data: &'a Dataset,
+    options: SessionOptions,
+    plan: Plan,
+    losses: LossBuffer<B::InnerBackend>,
+    clock: Stopwatch,
+    loss_sum: f64,
+    loss_count: usize,
+    lr: f64,
+    curve: Vec<StepLoss>,
+    metrics: Vec<EpochMetrics>,
+    stopped: bool,
+}
+
+impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
+    /// A session that trains `task` on `data`.
+    pub fn new(task: T, data: &'a Dataset, options: SessionOptions) -> Self {
+        let plan = task.plan();
+        Self {
+            task,
+            data,
+            losses: LossBuffer::new(options.read_every),
+            options,
+            plan,
+            clock: Stopwatch::default(),
+            loss_sum: 0.0,
+            loss_count: 0,
+            lr: 0.0,
+            curve: vec![],
+            metrics: vec![],
+            stopped: false,
+        }
+    }
+
+    /// Continues an interrupted run from its checkpoint and the rows it had written; rows
+    /// written after the checkpoint (a crash between the writes) are dropped.
+    pub fn resume(
+        &mut self,
+        checkpoint: CheckpointBytes,
+        path: &Path,
+        mut metrics: Vec<EpochMetrics>,
+        mut curve: Vec<StepLoss>,
+    ) -> Result<()> {
+        self.task.restore(checkpoint, path)?;
+        let position = self.task.position();
+        metrics.retain(|m| m.epoch <= position.epoch);
+        curve.retain(|s| s.step <= position.step);
+        (self.metrics, self.curve) = (metrics, curve);
+        Ok(())
+    }
+
+    /// Whether the run (or this invocation of it) has no steps left.
+    pub fn is_finished(&self) -> bool {
+        let position = self.task.position();
+        let last_epoch = self
+            .options
+            .stop_after_epoch
+            .unwrap_or(usize::MAX)
+            .min(self.plan.epochs);
+        self.stopped || position.step >= self.plan.total_steps || position.epoch >= last_epoch
+    }
+
+    /// Device work: one optimisation step, and the losses to read back when it is time.
+    pub fn step(&mut self) -> StepOutcome<B::InnerBackend> {
+        self.clock.run();
+        let before = self.task.position().epoch;
+        let out = self.task.step(self.data);
+        self.lr = out.lr;
+        let position = self.task.position();
+        let epoch_end = position.epoch != before || position.step >= self.plan.total_steps;
+        StepOutcome {
+            losses: self.losses.push(out.loss, epoch_end),
+            epoch_end,
+        }
+    }
+
+    /// Host work: records losses read back from [`StepOutcome::losses`]; a loss that is not
+    /// finite ends the run with [`Error::Diverged`].
+    pub fn record_losses(&mut self, values: Vec<f32>) -> Result<LossReport> {
+        let position = self.task.position();
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(Error::Diverged {
+                epoch: position.epoch,
+                step: position.step,
+                value: *bad,
+            });
+        }
+        let sum = values.iter().map(|&v| v as f64).sum::<f64>();
+        let mean = sum / values.len().max(1) as f64;
+        self.curve.push(StepLoss {
+            step: position.step,
+            loss: mean,
+            lr: self.lr,
+        });
+        self.loss_sum += sum;
+        self.loss_count += values.len();
+        Ok(LossReport {
+            step: position.step,
+            epoch: position.epoch,
+            latest: values.last().copied().unwrap_or_default() as f64,
+            mean,
+            lr: self.lr,
+            views_per_s: self.views_per_s(),
+        })
+    }
+
+    fn views_per_s(&self) -> f64 {
+        (self.loss_count * self.plan.views_per_step) as f64 / self.clock.seconds()
+    }
+
+    /// Whether the kNN monitor is due at the epoch that just ended.
+    pub fn knn_due(&self) -> bool {
+        let every = self.options.knn_every;
+        let epoch = self.ended_epoch();
+        every > 0 && (epoch.is_multiple_of(every) || epoch >= self.plan.epochs || self.at_limit())
+    }
+
+    fn at_limit(&self) -> bool {
+        self.task.position().step >= self.plan.total_steps
+    }
+
+    /// The number of the epoch that just ended; a step limit's partial epoch counts.
+    fn ended_epoch(&self) -> usize {
+        let position = self.task.position();
+        let partial = !position.step.is_multiple_of(self.plan.steps_per_epoch);
+        position.epoch + usize::from(partial)
+    }
+
+    /// Host work at an epoch's end: its metrics row, with the kNN accuracy when measured.
+    /// The clock restarts with the next step.
+    pub fn end_epoch(&mut self, knn_top1: Option<f64>) -> EpochMetrics {
+        let seconds = self.clock.seconds();
+        let row = EpochMetrics {
+            epoch: self.ended_epoch(),
+            step: self.task.position().step,
+            loss: self.loss_sum / self.loss_count.max(1) as f64,
+            lr: self.lr,
+            knn_top1,
+            views_per_s: self.views_per_s(),
+            seconds,
+        };
+        (self.loss_sum, self.loss_count) = (0.0, 0);
+        self.clock = Stopwatch::default();
+        self.metrics.push(row.clone());
+        row
+    }
+
+    /// Whether the checkpoint of the epoch that just ended is kept beside the latest.
+    pub fn keep_checkpoint(&self) -> bool {
+        let every = self.options.checkpoint_every;
+        every > 0 && self.ended_epoch().is_multiple_of(every)
+    }
+
+    /// Time from now until the next step is not training time (a pause, an evaluation).
+    pub fn hold_clock(&mut self) {
+        self.clock.hold();
+    }
+
+    /// Ends the run after the step just taken; returns the losses not yet read back.
+    pub fn stop(&mut self) -> Option<Tensor<B::InnerBackend, 1>> {
+        self.stopped = true;
+        self.losses.flush()
+    }
+
+    /// The run's length.
+    pub fn plan(&self) -> Plan {
+        self.plan
+    }
+
+    /// Epochs and steps completed.
+    pub fn position(&self) -> Position {
+        self.task.position()
+    }
+
+    /// The data trained on.
+    pub fn data(&self) -> &'a Dataset {
+        self.data
+    }
+
+    /// The trained task.
+    pub fn task(&self) -> &T {
+        &self.task
+    }
+
+    /// The trained task, to change before the first step (e.g. start from given weights).
+    pub fn task_mut(&mut self) -> &mut T {
+        &mut self.task
+    }
+
+    /// One row per completed epoch, earlier invocations' included.
+    pub fn metrics(&self) -> &[EpochMetrics] {
+        &self.metrics
+    }
+
+    /// The loss curve: one row per read-back.
+    pub fn curve(&self) -> &[StepLoss] {
+        &self.curve
+    }
+
+    /// The task, its metrics and its loss curve.
+    pub fn finish(self) -> (T, Vec<EpochMetrics>, Vec<StepLoss>) {
+        (self.task, self.metrics, self.curve)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{AutodiffCpu, Cpu};
+    use crate::data::DatasetSpec;
+    use crate::train::config::{Preset, PretrainConfig};
+    use crate::train::optim::Schedule;
+    use crate::train::step::Trainer;
+
+    /// 64 synthetic images in batches of 16: four steps an epoch.
+    fn config(epochs: usize, max_steps: Option<usize>) -> PretrainConfig {
+        PretrainConfig {
+            width: 4,
+            batch_size: 16,
+            epochs,
+            max_steps,
+            projection_dim: 8,
+            dataset: DatasetSpec {
+                synthetic_train_size: 64,
+                synthetic_test_size: 0,
+                ..DatasetSpec::default()
+            },
+            ..PretrainConfig::preset(Preset::Tiny)
+        }
+    }
+
+    fn session<'a>(
+        config: &PretrainConfig,
+        data: &'a Dataset,
+        options: SessionOptions,
+    ) -> Session<'a, AutodiffCpu, Trainer<AutodiffCpu>> {
+        let trainer = Trainer::new(config, &data.train, data.normalization, &Default::default());
+        Session::new(trainer.unwrap(), data, options)
+    }
+
+    /// Steps until the session finishes; for each, whether losses came back and whether
+    /// an epoch ended (then with whether kNN was due and the row's epoch).
+    fn run(session: &mut Session<AutodiffCpu, Trainer<AutodiffCpu>>) -> Vec<String> {
+        let mut log = vec![];
+        while !session.is_finished() {
+            let out = session.step();
+            let step = session.position().step;
+            if let Some(losses) = out.losses {
+                let values = crate::io::readback::floats(losses).unwrap();
+                let report = session.record_losses(values.clone()).unwrap();
+                assert_eq!(report.step, step);
+                log.push(format!("{step}: read {}", values.len()));
+            }
+            if out.epoch_end {
+                let knn = session.knn_due();
+                let row = session.end_epoch(None);
+                log.push(format!("{step}: epoch {} knn {knn}", row.epoch));
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn losses_come_back_every_n_steps_and_at_epoch_ends() {
+        let config = config(2, None);
+        let data = config.dataset.load().unwrap();
+        let options = SessionOptions {
+            read_every: 3,
+            knn_every: 2,
+            ..SessionOptions::default()
+        };
+        let mut session = session(&config, &data, options);
+        assert_eq!(session.plan().total_steps, 8);
+        let log = run(&mut session);
+        let expected = [
+            "3: read 3",
+            "4: read 1",
+            "4: epoch 1 knn false",
+            "7: read 3",
+            "8: read 1",
+            "8: epoch 2 knn true",
+        ];
+        assert_eq!(log, expected);
+        let (_, metrics, curve) = session.finish();
+        assert_eq!(metrics.len(), 2);
+        assert_eq!(
+            curve.iter().map(|c| c.step).collect::<Vec<_>>(),
+            [3, 4, 7, 8]
+        );
+        // The epoch's loss is the mean of its steps' losses.
+        let epoch_two = (3.0 * curve[2].loss + curve[3].loss) / 4.0;
+        assert!((metrics[1].loss - epoch_two).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_step_limit_ends_the_run_and_its_schedule_mid_epoch() {
+        let config = config(3, Some(6));
+        let data = config.dataset.load().unwrap();
+        let mut session = session(&config, &data, SessionOptions::default());
+        assert_eq!(session.plan().total_steps, 6);
+        let log = run(&mut session);
+        let expected = [
+            "4: read 4",
+            "4: epoch 1 knn true",
+            "6: read 2",
+            "6: epoch 2 knn true",
+        ];
+        assert_eq!(log, expected);
+        // The cosine schedule is planned for the 6 steps, not for the 3 epochs' 12.
+        let last_lr = session.curve()[1].lr;
+        let schedule = |total_steps| Schedule {
+            peak: config.optimizer.peak_lr(config.batch_size),
+            warmup_steps: 4,
+            total_steps,
+        };
+        assert_eq!(last_lr, schedule(6).lr(5));
+        assert!(schedule(12).lr(5) > 1.5 * last_lr);
+    }
+
+    #[test]
+    fn stop_returns_the_unread_losses_and_finishes() {
+        let config = config(2, None);
+        let data = config.dataset.load().unwrap();
+        let mut session = session(&config, &data, SessionOptions::default());
+        assert!(session.step().losses.is_none());
+        assert!(session.step().losses.is_none());
+        let unread = session.stop().expect("two losses wait");
+        assert_eq!(crate::io::readback::floats(unread).unwrap().len(), 2);
+        assert!(session.is_finished());
+        assert!(session.stop().is_none());
+    }
+
+    #[test]
+    fn stop_after_epoch_and_kept_checkpoints() {
+        let config = config(4, None);
+        let data = config.dataset.load().unwrap();
+        let options = SessionOptions {
+            checkpoint_every: 2,
+            stop_after_epoch: Some(2),
+            ..SessionOptions::default()
+        };
+        let mut session = session(&config, &data, options);
+        let mut kept = vec![];
+        while !session.is_finished() {
+            let out = session.step();
+            if let Some(losses) = out.losses {
+                let values = crate::io::readback::floats(losses).unwrap();
+                session.record_losses(values).unwrap();
+            }
+            if out.epoch_end {
+                session.end_epoch(None);
+                kept.push(session.keep_checkpoint());
+            }
+        }
+        assert_eq!(kept, [false, true]);
+        assert_eq!(session.position(), Position { epoch: 2, step: 8 });
+    }
+
+    #[test]
+    fn a_loss_that_is_not_finite_is_divergence() {
+        let config = config(1, None);
+        let data = config.dataset.load().unwrap();
+        let mut session = session(&config, &data, SessionOptions::default());
+        session.step();
+        let err = session.record_losses(vec![1.0, f32::NAN]).unwrap_err();
+        assert!(
+            matches!(err, Error::Diverged { step: 1, epoch: 0, value } if value.is_nan()),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("NaN at step 1"), "{err}");
+    }
+
+    #[test]
+    fn loss_buffer_flushes_what_waits() {
+        let device = Default::default();
+        let loss = |v: f32| Tensor::<Cpu, 1>::from_floats([v], &device);
+        let mut buffer = LossBuffer::new(3);
+        assert!(buffer.push(loss(1.0), false).is_none());
+        assert!(buffer.push(loss(2.0), false).is_none());
+        let read = buffer.push(loss(3.0), false).unwrap();
+        assert_eq!(
+            crate::io::readback::floats(read).unwrap(),
+            vec![1.0, 2.0, 3.0]
+        );
+        assert!(buffer.flush().is_none());
+        let read = buffer.push(loss(4.0), true).unwrap();
+        assert_eq!(crate::io::readback::floats(read).unwrap(), vec![4.0]);
+    }
+
+    #[test]
+    fn epoch_orders_are_permutations_fixed_by_seed_and_epoch() {
+        let a = epoch_order(7, 0, 50);
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..50).collect::<Vec<_>>());
+        assert_eq!(a, epoch_order(7, 0, 50));
+        assert_ne!(a, epoch_order(7, 1, 50));
+        assert_ne!(a, epoch_order(8, 0, 50));
+    }
+}
