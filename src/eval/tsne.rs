@@ -73,12 +73,8 @@ pub fn embed(values: &[f32], dim: usize, config: &TsneConfig) -> Result<Embeddin
     } else {
         config.theta
     };
-    let (mut reduced, cols) = pca::project(values, dim, config.pca_dims, config.seed);
-    break_ties(&mut reduced, config.seed);
-    let data = Array2::from_shape_vec((rows, cols), reduced).map_err(|e| Error::Numerical {
-        method: "t-SNE",
-        message: format!("bad input: {e}"),
-    })?;
+    let mut data = pca::project(values, dim, config.pca_dims);
+    break_ties(&mut data, config.seed);
     let rng = SmallRng::seed_from_u64(config.seed);
     let out = TSneParams::embedding_size_with_rng(2, rng)
         .perplexity(perplexity)
@@ -106,7 +102,7 @@ pub fn embed(values: &[f32], dim: usize, config: &TsneConfig) -> Result<Embeddin
 /// Adds noise far below the data's spread. Identical rows (a collapsed or dead encoder
 /// gives many) make t-SNE's affinities NaN, and bhtsne's space-partitioning tree then
 /// recurses without end on the NaN points.
-fn break_ties(values: &mut [f64], seed: u64) {
+fn break_ties(values: &mut Array2<f64>, seed: u64) {
     let spread = values.iter().map(|v| v.abs()).fold(0.0, f64::max);
     let scale = 1e-6 * if spread > 0.0 { spread } else { 1.0 };
     let mut rng = crate::rng::Rng::stream(seed, 7);

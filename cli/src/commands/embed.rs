@@ -73,10 +73,10 @@ impl BackendTask for EmbedTask {
         );
         let [rows, cols] = h.dims();
         let values = simclr::io::readback::floats(h)?;
-        simclr::io::npy::write(&a.out, &simclr::io::npy::f32_matrix(&values, rows, cols))?;
+        simclr::io::npy::write(&a.out, &simclr::io::npy::f32_matrix(&values, rows, cols)?)?;
         if let Some(labels) = split.labels() {
             let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
-            simclr::io::npy::write(&labels_path(&a.out), &simclr::io::npy::i64_vector(&labels))?;
+            simclr::io::npy::write(&labels_path(&a.out), &simclr::io::npy::i64_vector(&labels)?)?;
         }
         Ok((rows, cols))
     }

@@ -96,10 +96,11 @@ async fn test_features<B: Backend>(
         indices.truncate(limit);
     }
     if indices.is_empty() {
-        return Err(format!(
+        return Err(simclr::Error::UnsuitableData(format!(
             "the {} data has no labelled test images: load its test batch too",
             data.name
-        ));
+        ))
+        .into());
     }
     let features = encode(encoder, &data.test, &indices, &normalization, 256, device);
     let values = readback::floats_async(features).await?;
@@ -149,11 +150,11 @@ pub async fn embeddings<B: Backend>(
         EmbeddingFormat::Npy => vec![
             FileBytes {
                 name: "embeddings.npy".into(),
-                bytes: npy::f32_matrix(&values, indices.len(), dim),
+                bytes: npy::f32_matrix(&values, indices.len(), dim)?,
             },
             FileBytes {
                 name: "labels.npy".into(),
-                bytes: npy::i64_vector(&labels),
+                bytes: npy::i64_vector(&labels)?,
             },
         ],
         EmbeddingFormat::Csv => vec![FileBytes {

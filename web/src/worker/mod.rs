@@ -339,7 +339,7 @@ pub async fn send(scope: &mut Scope, event: Event) -> Result<(), WorkerError> {
     scope
         .send(event)
         .await
-        .map_err(|_| "the page closed the worker".to_string())?;
+        .map_err(|_| WorkerError::PageClosed)?;
     // Out now, not when the next long computation ends.
     clock::yield_to_browser().await;
     Ok(())
