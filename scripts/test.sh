@@ -20,8 +20,8 @@ cargo fmt --all -- --check
 step "cargo clippy (library and CLI; then with the wgpu and CUDA backends)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p simclr -p simclr-cli --all-targets --features cuda,wgpu -- -D warnings
-step "cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr -p simclr-cli
+step "cargo doc (the library)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr
 step "cargo test (library and CLI)"
 cargo test
 step "wasm32 check of the library"

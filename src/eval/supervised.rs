@@ -9,7 +9,7 @@ use crate::data::{Dataset, DatasetSpec};
 use crate::eval::features::forward_images;
 use crate::eval::head::{report_from_top_k, ProbeReport};
 use crate::eval::probing::{label_subset, labelled};
-use crate::model::{ResNet, ResNetConfig, Stem};
+use crate::model::{Classifier, ResNetConfig, Stem};
 use crate::rng::Rng;
 use crate::train::checkpoint::{pack, unpack, CheckpointBytes};
 use crate::train::driver::{drive, start, PretrainOptions, Progress};
@@ -20,7 +20,7 @@ use crate::train::session::{
 use crate::{io::readback, Error, Result};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::LinearConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
@@ -95,23 +95,6 @@ pub struct SupervisedResult {
     pub steps: usize,
     /// Test accuracies, per class and the confusion matrix (`epochs` = epochs trained).
     pub report: ProbeReport,
-}
-
-/// ResNet encoder and linear classifier.
-#[derive(Module, Debug)]
-pub struct Classifier<B: Backend> {
-    /// The encoder.
-    pub encoder: ResNet<B>,
-    /// The classifier on `h`.
-    pub fc: Linear<B>,
-}
-
-impl<B: Backend> Classifier<B> {
-    /// # Shapes
-    /// - `images`: `[N, 3, H, W]` → logits `[N, classes]`
-    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        self.fc.forward(self.encoder.forward(images))
-    }
 }
 
 /// Trains the baseline (resuming from the run folder when asked) and evaluates it on the

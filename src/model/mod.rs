@@ -1,11 +1,14 @@
-//! The networks: ResNet-18 encoder, projection head, and their weight files.
+//! The networks: ResNet-18 encoder, projection head, the supervised classifier, and
+//! their weight files.
 
 pub mod batch_norm;
+pub mod classifier;
 pub mod head;
 pub mod resnet;
 pub mod simclr;
 pub mod weights;
 
+pub use classifier::Classifier;
 pub use head::{ProjectionHead, ProjectionHeadConfig};
 pub use resnet::{ResNet, ResNetConfig, Stem};
 pub use simclr::{SimclrModel, SimclrModelConfig};

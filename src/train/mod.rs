@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod driver;
+pub mod loss_buffer;
 pub mod optim;
 pub mod run_dir;
 pub mod session;
