@@ -93,6 +93,41 @@ fn stop_and_resume_continue_the_run() {
 }
 
 #[test]
+fn presets_come_from_one_table_and_a_step_limit_ends_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let help = ok(dir, &["pretrain", "--help"]);
+    let epochs = "Epochs [default: 2 (micro), 5 (tiny, small), 100 (paper)]";
+    assert!(help.contains(epochs), "{help}");
+    assert!(help.contains("micro: width 4, 512 images"), "{help}");
+    let args = [
+        "pretrain",
+        "--preset",
+        "micro",
+        "--run-dir",
+        "run",
+        "--max-steps",
+        "3",
+        "--knn-every",
+        "0",
+    ];
+    ok(dir, &args);
+    let config = std::fs::read_to_string(dir.join("run/config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["width"], 4);
+    assert_eq!(config["batch_size"], 16);
+    assert_eq!(config["max_steps"], 3);
+    let steps = csv(&dir.join("run/steps.csv"));
+    assert_eq!(steps.last().unwrap()[0], "3", "{steps:?}");
+    let metrics = csv(&dir.join("run/metrics.csv"));
+    assert_eq!(metrics.len(), 1, "one partial epoch: {metrics:?}");
+    assert_eq!(metrics[0][1], "3");
+    // The run is complete: resuming it has nothing left to do.
+    ok(dir, &["pretrain", "--run-dir", "run", "--resume"]);
+    assert_eq!(csv(&dir.join("run/metrics.csv")).len(), 1);
+}
+
+#[test]
 fn augment_preview_and_bench() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
