@@ -1,4 +1,5 @@
-//! Plots for reports and docs: SVG charts (inline in HTML, no script) and PNG scatters.
+//! Plots for reports, docs and the page: SVG charts drawn with plotters (inline in HTML,
+//! no script) and PNG scatters.
 
 pub mod raster;
 pub mod svg;

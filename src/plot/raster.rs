@@ -1,5 +1,11 @@
 //! PNG scatter plots (for READMEs and docs, where inline SVG is not an option), with an
 //! 8×8 bitmap font for the title and legend.
+//!
+//! Hand-written on purpose: plotters' bitmap backend draws text only through a font file,
+//! either the system's via font-kit (fontconfig, absent on servers and in the browser) or
+//! a TrueType font embedded in the binary (~750 KB for DejaVu Sans), which is more than
+//! this one picture's title and ten legend entries are worth. The SVG twin of every PNG
+//! (`plot::svg::scatter`) is drawn with plotters.
 
 use super::{bounds, class_color, class_name};
 use crate::{Error, Result};

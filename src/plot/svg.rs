@@ -1,11 +1,18 @@
-//! Dependency-free SVG charts: lines, a labelled scatter and a confusion matrix.
+//! SVG charts drawn with plotters: lines, a labelled scatter and a confusion matrix. Text is
+//! left to the viewer's sans-serif font; axes get plotters' round tick values. The same
+//! charts serve the report (inline SVG, no script) and the page.
 
-use super::{bounds, class_color, class_name, hex};
-use std::fmt::Write;
+use super::{bounds, class_color, class_name};
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 340.0;
-const MARGIN: [f64; 4] = [60.0, 30.0, 215.0, 44.0]; // left, top, right (legend), bottom
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 340;
+/// Room on the right of line charts for the legend.
+const LEGEND_WIDTH: u32 = 200;
+const FONT: &str = "sans-serif";
 
 /// One line of a chart.
 #[derive(Debug, Clone)]
@@ -31,25 +38,22 @@ pub struct Axes {
     pub log_x: bool,
     /// Fixed y range (otherwise the data's).
     pub y_range: Option<(f64, f64)>,
-    /// x ticks at these values with these labels (otherwise five even ticks).
+    /// x ticks at these values with these labels (otherwise plotters' round ticks).
     pub x_ticks: Vec<(f64, String)>,
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+fn color(class: usize) -> RGBColor {
+    let [r, g, b] = class_color(class);
+    RGBColor(r, g, b)
 }
 
+/// A tick value without trailing zeros: 0.25, 1, 7.5e-4.
 fn tick_label(v: f64) -> String {
     if v != 0.0 && v.abs() < 0.01 {
         return format!("{v:.1e}");
     }
     let text = if v.abs() >= 1000.0 || v == v.round() {
         format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
     } else {
         format!("{v:.3}")
     };
@@ -60,132 +64,164 @@ fn tick_label(v: f64) -> String {
     }
 }
 
-fn open(out: &mut String, width: f64, height: f64, title: &str) {
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/><text x="{}" y="18" text-anchor="middle" font-size="13" font-weight="bold">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
+/// The finite extent of `values`, widened when empty or flat.
+fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !(lo.is_finite() && hi.is_finite()) {
+        (0.0, 1.0)
+    } else if hi - lo < 1e-12 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Renders `draw` into an SVG string of `width × height` pixels.
+fn render(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let drawn = root
+            .fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|_| draw(&root))
+            .and_then(|_| root.present().map_err(|e| e.to_string()));
+        if let Err(message) = drawn {
+            // A chart that cannot be drawn says so in its place rather than failing the
+            // report or the page around it.
+            let _ = root.draw(&Text::new(
+                format!("chart unavailable: {message}"),
+                (10, 20),
+                (FONT, 12),
+            ));
+        }
+    }
+    svg.trim_end().to_string()
 }
 
 /// A line chart of one or more series.
 pub fn line_chart(axes: &Axes, series: &[Series]) -> String {
-    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let tx = |x: f64| if axes.log_x { x.max(1e-12).log10() } else { x };
-    let (mut x0, mut x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-        (a.min(tx(x)), b.max(tx(x)))
-    });
-    let (mut y0, mut y1) = axes.y_range.unwrap_or_else(|| {
-        ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
-            (a.min(y), b.max(y))
-        })
-    });
-    if !(x0.is_finite() && x1.is_finite()) {
-        (x0, x1) = (0.0, 1.0);
-    }
-    if !(y0.is_finite() && y1.is_finite()) {
-        (y0, y1) = (0.0, 1.0);
-    }
-    if x1 - x0 < 1e-12 {
-        (x0, x1) = (x0 - 0.5, x1 + 0.5);
-    }
-    if y1 - y0 < 1e-12 {
-        (y0, y1) = (y0 - 0.5, y1 + 0.5);
-    }
-    let [ml, mt, mr, mb] = MARGIN;
-    let (pw, ph) = (WIDTH - ml - mr, HEIGHT - mt - mb);
-    let px = |x: f64| ml + (tx(x) - x0) / (x1 - x0) * pw;
-    let py = |y: f64| mt + ph - (y - y0) / (y1 - y0) * ph;
-    let mut out = String::new();
-    open(&mut out, WIDTH, HEIGHT, &axes.title);
-    let _ = write!(
-        out,
-        r##"<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>"##
-    );
-    for i in 0..=4 {
-        let y = y0 + (y1 - y0) * i as f64 / 4.0;
-        let _ = write!(
-            out,
-            r##"<line x1="{ml}" x2="{0}" y1="{1:.1}" y2="{1:.1}" stroke="#eee"/><text x="{2}" y="{3:.1}" text-anchor="end">{4}</text>"##,
-            ml + pw,
-            py(y),
-            ml - 4.0,
-            py(y) + 4.0,
-            tick_label(y)
-        );
-    }
-    let even: Vec<(f64, String)> = (0..=4)
-        .map(|i| {
-            let t = x0 + (x1 - x0) * i as f64 / 4.0;
-            let x = if axes.log_x { 10f64.powf(t) } else { t };
-            (x, tick_label(x))
-        })
-        .collect();
-    let ticks = if axes.x_ticks.is_empty() {
-        &even
-    } else {
-        &axes.x_ticks
-    };
-    for (x, label) in ticks {
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            px(*x),
-            mt + ph + 14.0,
-            escape(label)
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text><text transform="translate(14 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
-        ml + pw / 2.0,
-        HEIGHT - 8.0,
-        escape(&axes.x_label),
-        mt + ph / 2.0,
-        escape(&axes.y_label)
-    );
-    for (i, s) in series.iter().enumerate() {
-        let color = hex(class_color(i));
-        let path: Vec<String> = s
-            .points
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
-            .collect();
-        let dash = if s.dashed {
-            r#" stroke-dasharray="5 3""#
+    render(WIDTH, HEIGHT, |root| {
+        let (plot, legend) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
+        let (x0, x1) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+        let (y0, y1) = axes.y_range.unwrap_or_else(|| {
+            let (lo, hi) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+            // Room above and below so that dots on the extremes are not cut by the frame.
+            let pad = 0.05 * (hi - lo);
+            (lo - pad, hi + pad)
+        });
+        if axes.log_x {
+            let x0 = x0.max(1e-12);
+            // Half a step of room on a log axis either side of the extreme points.
+            let (x0, x1) = (x0 / 1.5, x1.max(x0 * 10.0) * 1.5);
+            let chart = ChartBuilder::on(&plot)
+                .caption(&axes.title, (FONT, 17))
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(48)
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(|e| e.to_string())?;
+            draw_lines(chart, axes, series)?;
         } else {
-            ""
-        };
-        let _ = write!(
-            out,
-            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
-            path.join(" ")
-        );
-        if s.points.len() <= 30 {
-            for &(x, y) in &s.points {
-                let _ = write!(
-                    out,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#,
-                    px(x),
-                    py(y)
-                );
-            }
+            let chart = ChartBuilder::on(&plot)
+                .caption(&axes.title, (FONT, 17))
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(48)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| e.to_string())?;
+            draw_lines(chart, axes, series)?;
         }
-        let ly = mt + 10.0 + 16.0 * i as f64;
-        let _ = write!(
-            out,
-            r#"<line x1="{0}" x2="{1}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/><text x="{2}" y="{3}">{4}</text>"#,
-            WIDTH - mr + 10.0,
-            WIDTH - mr + 30.0,
-            WIDTH - mr + 34.0,
-            ly + 4.0,
-            escape(&s.name)
-        );
+        draw_legend(&legend, series)
+    })
+}
+
+fn draw_lines<X>(
+    mut chart: ChartContext<SVGBackend, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    axes: &Axes,
+    series: &[Series],
+) -> Result<(), String>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let custom_ticks = !axes.x_ticks.is_empty();
+    chart
+        .configure_mesh()
+        .x_desc(&axes.x_label)
+        .y_desc(&axes.y_label)
+        .x_labels(6)
+        // Named ticks replace the axis' own labels (drawn below, at their values).
+        .x_label_formatter(&|x| {
+            if custom_ticks {
+                String::new()
+            } else {
+                tick_label(*x)
+            }
+        })
+        .y_label_formatter(&|y| tick_label(*y))
+        .label_style((FONT, 13))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let y0 = chart.y_range().start;
+    let area = chart.plotting_area().strip_coord_spec();
+    let (origin_x, origin_y) = area.get_base_pixel();
+    for (x, label) in &axes.x_ticks {
+        let (px, py) = chart.backend_coord(&(*x, y0));
+        let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Center, VPos::Top));
+        let at = (px - origin_x, py - origin_y + 6);
+        area.draw(&Text::new(label.clone(), at, style))
+            .map_err(|e| e.to_string())?;
     }
-    out.push_str("</svg>");
-    out
+    for (i, s) in series.iter().enumerate() {
+        let style = color(i).stroke_width(2);
+        if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(s.points.clone(), 5, 3, style))
+                .map_err(|e| e.to_string())?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(s.points.clone(), style))
+                .map_err(|e| e.to_string())?;
+        }
+        if s.points.len() <= 30 {
+            let dots = s
+                .points
+                .iter()
+                .map(|&p| Circle::new(p, 3, color(i).filled()));
+            chart.draw_series(dots).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, series: &[Series]) -> Result<(), String> {
+    for (i, s) in series.iter().enumerate() {
+        let y = 40 + 18 * i as i32;
+        let style = color(i).stroke_width(2);
+        let line: Vec<(i32, i32)> = vec![(8, y), (30, y)];
+        if s.dashed {
+            area.draw(&PathElement::new(vec![(8, y), (16, y)], style))
+                .and_then(|_| area.draw(&PathElement::new(vec![(22, y), (30, y)], style)))
+                .map_err(|e| e.to_string())?;
+        } else {
+            area.draw(&PathElement::new(line, style))
+                .map_err(|e| e.to_string())?;
+        }
+        let text = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(s.name.clone(), (36, y), text))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A chart of one solid line: `points` as `(x, y)`, the series named `name`.
@@ -213,74 +249,87 @@ pub fn curve(
 /// A scatter of labelled 2-D points coloured by class, with a legend; the `<svg>` carries
 /// `data-points` with the number of points drawn.
 pub fn scatter(title: &str, points: &[[f64; 2]], labels: &[u8], names: &[String]) -> String {
-    let size = 420.0;
-    let legend = 130.0;
-    let [bx0, by0, bx1, by1] = bounds(points);
-    let mut out = String::new();
-    open(&mut out, size + legend, size + 30.0, title);
-    out.insert_str(4, &format!(r#" data-points="{}""#, points.len()));
-    for (p, &label) in points.iter().zip(labels) {
-        let x = 10.0 + (p[0] - bx0) / (bx1 - bx0) * (size - 20.0);
-        let y = 30.0 + (by1 - p[1]) / (by1 - by0) * (size - 20.0);
-        let _ = write!(
-            out,
-            r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{}" fill-opacity="0.75"/>"#,
-            hex(class_color(label as usize))
-        );
-    }
-    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
-    for class in 0..classes {
-        let y = 40.0 + 16.0 * class as f64;
-        let _ = write!(
-            out,
-            r#"<circle cx="{:.1}" cy="{y:.1}" r="5" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            size + 10.0,
-            hex(class_color(class)),
-            size + 20.0,
-            y + 4.0,
-            escape(&class_name(names, class as u8))
-        );
-    }
-    out.push_str("</svg>");
-    out
+    let (size, legend) = (420, 130);
+    let svg = render(size + legend, size + 30, |root| {
+        let (plot, key) = root.split_horizontally(size);
+        let [bx0, by0, bx1, by1] = bounds(points);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(title, (FONT, 17))
+            .margin(10)
+            .build_cartesian_2d(bx0..bx1, by0..by1)
+            .map_err(|e| e.to_string())?;
+        let dots = points
+            .iter()
+            .zip(labels)
+            .map(|(p, &l)| Circle::new((p[0], p[1]), 2, color(l as usize).mix(0.75).filled()));
+        chart.draw_series(dots).map_err(|e| e.to_string())?;
+        let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+        for class in 0..classes {
+            let y = 40 + 16 * class as i32;
+            let text = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
+            key.draw(&Circle::new((10, y), 5, color(class).filled()))
+                .and_then(|_| key.draw(&Text::new(class_name(names, class as u8), (20, y), text)))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    });
+    svg.replacen(
+        "<svg",
+        &format!(r#"<svg data-points="{}""#, points.len()),
+        1,
+    )
 }
 
 /// A confusion matrix (rows: true class, columns: predicted), shaded by row share.
 pub fn confusion(title: &str, matrix: &[Vec<usize>], names: &[String]) -> String {
     let n = matrix.len();
-    let cell = (360.0 / n.max(1) as f64).min(36.0);
-    let left = 90.0;
-    let top = 40.0;
-    let side = cell * n as f64;
-    let mut out = String::new();
-    open(&mut out, left + side + 20.0, top + side + 80.0, title);
-    for (i, row) in matrix.iter().enumerate() {
-        let total = row.iter().sum::<usize>().max(1) as f64;
-        for (j, &count) in row.iter().enumerate() {
-            let share = count as f64 / total;
-            let shade = (255.0 * (1.0 - share)) as u8;
-            let fill = hex([shade, shade, 255]);
-            let text = if share > 0.5 { "white" } else { "black" };
-            let (x, y) = (left + cell * j as f64, top + cell * i as f64);
-            let _ = write!(
-                out,
-                r#"<rect x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="{fill}"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9" fill="{text}">{count}</text>"#,
-                x + cell / 2.0,
-                y + cell / 2.0 + 3.0
-            );
+    let cell = (360 / n.max(1) as i32).min(36);
+    let (left, top) = (90, 40);
+    let side = cell * n as i32;
+    let (width, height) = ((left + side + 20) as u32, (top + side + 80) as u32);
+    render(width, height, |root| {
+        let centred =
+            |size| TextStyle::from((FONT, size)).pos(Pos::new(HPos::Center, VPos::Center));
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 16),
+            centred(17),
+        ))
+        .map_err(|e| e.to_string())?;
+        for (i, row) in matrix.iter().enumerate() {
+            let total = row.iter().sum::<usize>().max(1) as f64;
+            for (j, &count) in row.iter().enumerate() {
+                let share = count as f64 / total;
+                let shade = (255.0 * (1.0 - share)) as u8;
+                let (x, y) = (left + cell * j as i32, top + cell * i as i32);
+                let ink = if share > 0.5 { WHITE } else { BLACK };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    RGBColor(shade, shade, 255).filled(),
+                ))
+                .and_then(|_| {
+                    let text = centred(11).color(&ink);
+                    root.draw(&Text::new(
+                        count.to_string(),
+                        (x + cell / 2, y + cell / 2),
+                        text,
+                    ))
+                })
+                .map_err(|e| e.to_string())?;
+            }
+            let name = class_name(names, i as u8);
+            let middle = top + cell * i as i32 + cell / 2;
+            let row_label = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Right, VPos::Center));
+            let column_label = TextStyle::from((FONT, 13))
+                .pos(Pos::new(HPos::Left, VPos::Center))
+                .transform(FontTransform::Rotate90);
+            let column = left + cell * i as i32 + cell / 2;
+            root.draw(&Text::new(name.clone(), (left - 4, middle), row_label))
+                .and_then(|_| root.draw(&Text::new(name, (column, top + side + 6), column_label)))
+                .map_err(|e| e.to_string())?;
         }
-        let name = escape(&class_name(names, i as u8));
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{name}</text><text transform="translate({:.1} {:.1}) rotate(60)">{name}</text>"#,
-            left - 4.0,
-            top + cell * i as f64 + cell / 2.0 + 4.0,
-            left + cell * i as f64 + cell / 2.0 - 3.0,
-            top + side + 6.0
-        );
-    }
-    out.push_str("</svg>");
-    out
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -297,12 +346,15 @@ mod tests {
         let axes = Axes {
             title: "t".into(),
             log_x: true,
+            x_ticks: vec![(0.1, "10%".into())],
             ..Axes::default()
         };
         let svg = line_chart(&axes, &series);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("a&lt;b") && !svg.contains("a<b"));
+        assert!(svg.contains("10%"), "named tick drawn");
         assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(!svg.contains("chart unavailable"), "{svg}");
         let names = vec!["cat".to_string(), "dog".to_string()];
         let plot = scatter(
             "s",
@@ -310,11 +362,31 @@ mod tests {
             &[0, 1, 1],
             &names,
         );
-        assert!(plot.contains(r#"data-points="3""#) && plot.contains(">dog<"));
+        assert!(plot.starts_with(r#"<svg data-points="3""#), "{plot}");
+        assert!(plot.contains("dog"));
+        // Three points and two legend keys.
+        assert_eq!(plot.matches("<circle").count(), 5);
         let matrix = confusion("c", &[vec![3, 1], vec![0, 4]], &names);
-        assert!(matrix.contains(">4<") && matrix.ends_with("</svg>"));
+        assert!(
+            matrix.contains("\n4\n") && matrix.ends_with("</svg>"),
+            "{matrix}"
+        );
         assert_eq!(tick_label(0.25), "0.25");
         assert_eq!(tick_label(1.0), "1");
         assert_eq!(tick_label(0.00075), "7.5e-4");
+    }
+
+    #[test]
+    fn empty_and_flat_series_still_draw() {
+        let flat = curve("loss", "step", "loss", "loss", vec![(1.0, 2.0), (2.0, 2.0)]);
+        assert!(
+            flat.ends_with("</svg>") && !flat.contains("chart unavailable"),
+            "{flat}"
+        );
+        let empty = curve("loss", "step", "loss", "loss", vec![]);
+        assert!(
+            empty.ends_with("</svg>") && !empty.contains("chart unavailable"),
+            "{empty}"
+        );
     }
 }
