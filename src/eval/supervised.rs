@@ -21,7 +21,6 @@ use crate::{io::readback, Error, Result};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::LinearConfig;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
@@ -302,9 +301,8 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
         let loss = CrossEntropyLossConfig::new()
             .init(&self.device)
             .forward(logits, targets);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let lr = self.schedule.lr(self.state.step);
-        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.model = self.optim.minimize(lr, self.model.clone(), &loss);
         self.state.step += 1;
         if self.state.step.is_multiple_of(self.plan.steps_per_epoch) {
             self.state.epoch += 1;

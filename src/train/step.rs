@@ -13,7 +13,6 @@ use crate::train::config::PretrainConfig;
 use crate::train::optim::{ModuleOptimizer, Schedule};
 use crate::train::session::{epoch_order, Plan, Position, TaskStep, TrainingTask};
 use crate::{Error, Result};
-use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -153,9 +152,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             z.narrow(0, n, n),
             self.temperature,
         );
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let lr = self.schedule.lr(self.state.step);
-        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.model = self.optim.minimize(lr, self.model.clone(), &loss);
         self.state.step += 1;
         if self.state.step.is_multiple_of(steps_per_epoch) {
             self.state.epoch += 1;

@@ -13,6 +13,7 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{Adam, AdamConfig, AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -168,6 +169,13 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> ModuleOptimizer<B, M> {
             ModuleOptimizer::Adam(o) => o.step(lr, module, grads),
             ModuleOptimizer::AdamW(o) => o.step(lr, module, grads),
         }
+    }
+
+    /// The update every training task makes: the gradients of `loss` by a backward pass,
+    /// then one step of `module` at rate `lr`.
+    pub fn minimize(&mut self, lr: f64, module: M, loss: &Tensor<B, 1>) -> M {
+        let grads = GradientsParams::from_grads(loss.backward(), &module);
+        self.step(lr, module, grads)
     }
 
     /// The optimiser's state as a Burn record in bytes.
