@@ -3,6 +3,12 @@
 //! The file holds every convolution and BatchNorm tensor of the encoder (`conv1.weight`,
 //! `bn1.running_mean`, `layer2.0.downsample.0.weight`, ...) and metadata `width`, `stem`,
 //! `normalize_mean`, `normalize_std`.
+//!
+//! Written here rather than with Burn's `burn-store` (tried for issue 9): its tensor
+//! snapshots read each tensor back with a synchronous `to_data()`, which the browser's
+//! WebGPU backend cannot do; [`queue_encoder`] instead gathers every tensor into one
+//! device read-back that the page awaits. Import and export stay one mechanism (one
+//! walk over the layers) instead of a library for one direction and this for the other.
 
 use super::batch_norm::BatchNorm2d as BatchNorm;
 use super::resnet::{BasicBlock, ResNet, ResNetConfig, Stem};
