@@ -117,7 +117,7 @@ impl Preset {
             Preset::Micro => "width 4, 512 images, 2 epochs: works everywhere",
             Preset::Tiny => "width 8, 1,000 images, 5 epochs: a quick demo",
             Preset::Small => "width 16, batch 128, 5 epochs: a CPU or laptop GPU",
-            Preset::Paper => "ResNet-18 (width 64), batch 512, LARS, 100 epochs: a real GPU",
+            Preset::Paper => "ResNet-18 at width 64, batch 512, LARS, 100 epochs: a real GPU",
         }
     }
 
