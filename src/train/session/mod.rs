@@ -258,6 +258,11 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
         });
         self.loss_sum += sum;
         self.loss_count += values.len();
+        // The epoch's last read-back ends its training time: the kNN monitor and whatever
+        // else the shell does before `end_epoch` are not training.
+        if self.at_epoch_end() {
+            self.clock.hold();
+        }
         Ok(LossReport {
             step: position.step,
             epoch: position.epoch,
@@ -272,15 +277,20 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
         (self.loss_count * self.plan.views_per_step) as f64 / self.clock.seconds()
     }
 
-    /// Whether the kNN monitor is due at the epoch that just ended.
+    /// Whether the kNN monitor is due at the epoch that just ended: every `knn_every`
+    /// epochs and after the run's last step.
     pub fn knn_due(&self) -> bool {
         let every = self.options.knn_every;
-        let epoch = self.ended_epoch();
-        every > 0 && (epoch.is_multiple_of(every) || epoch >= self.plan.epochs || self.at_limit())
+        every > 0 && (self.ended_epoch().is_multiple_of(every) || self.at_limit())
     }
 
     fn at_limit(&self) -> bool {
         self.task.position().step >= self.plan.total_steps
+    }
+
+    fn at_epoch_end(&self) -> bool {
+        let step = self.task.position().step;
+        step.is_multiple_of(self.plan.steps_per_epoch) || self.at_limit()
     }
 
     /// The number of the epoch that just ended; a step limit's partial epoch counts.
@@ -344,11 +354,6 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
     /// The trained task.
     pub fn task(&self) -> &T {
         &self.task
-    }
-
-    /// The trained task, to change before the first step (e.g. start from given weights).
-    pub fn task_mut(&mut self) -> &mut T {
-        &mut self.task
     }
 
     /// One row per completed epoch, earlier invocations' included.

@@ -89,6 +89,24 @@ fn losses_come_back_every_n_steps_and_at_epoch_ends() {
 }
 
 #[test]
+fn time_after_an_epochs_last_read_back_is_not_training_time() {
+    let config = config(1, None);
+    let data = config.dataset.load().unwrap();
+    let mut session = session(&config, &data, SessionOptions::default());
+    let mut last = None;
+    while !session.is_finished() {
+        if let Some(losses) = session.step().losses {
+            let values = crate::io::readback::floats(losses).unwrap();
+            last = Some(session.record_losses(values).unwrap());
+        }
+    }
+    // The shell's kNN monitor would run here.
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let row = session.end_epoch(None);
+    assert_eq!(row.views_per_s, last.unwrap().views_per_s);
+}
+
+#[test]
 fn a_step_limit_ends_the_run_and_its_schedule_mid_epoch() {
     let config = config(3, Some(6));
     let data = config.dataset.load().unwrap();
