@@ -19,7 +19,7 @@ use crate::train::session::{
 };
 use crate::{io::readback, Error, Result};
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::nn::LinearConfig;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
@@ -105,8 +105,7 @@ pub fn train_supervised<B: AutodiffBackend>(
     progress: &mut dyn Progress,
     device: &B::Device,
 ) -> Result<Option<SupervisedResult>> {
-    let plan = config.plan(data)?;
-    let trainer = SupervisedTrainer::<B>::new(config, data, &plan, device);
+    let trainer = SupervisedTrainer::<B>::new(config, data, config.plan(data)?, device);
     let session_options = SessionOptions {
         // One read-back per epoch: the epoch's mean loss is all the baseline reports.
         read_every: usize::MAX,
@@ -121,10 +120,11 @@ pub fn train_supervised<B: AutodiffBackend>(
     }
     drive(&mut session, options.run_dir, progress, |_, _| Ok(None))?;
     let position = session.position();
+    let (trainer, _, _) = session.finish();
+    let plan = &trainer.subset;
     if position.epoch < plan.epochs {
         return Ok(None);
     }
-    let (trainer, _, _) = session.finish();
     let report = evaluate(
         &trainer.model.valid(),
         data,
@@ -210,12 +210,10 @@ impl SupervisedConfig {
 struct SupervisedTrainer<B: AutodiffBackend> {
     model: Classifier<B>,
     optim: ModuleOptimizer<B, Classifier<B>>,
+    loss: CrossEntropyLoss<B>,
     state: LoopState,
-    subset: Vec<usize>,
-    labels: Vec<u8>,
-    batch: usize,
+    subset: SubsetPlan,
     schedule: Schedule,
-    plan: Plan,
     seed: u64,
     order: Vec<usize>,
     device: B::Device,
@@ -226,7 +224,7 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
     fn new(
         config: &SupervisedConfig,
         data: &Dataset,
-        plan: &SubsetPlan,
+        plan: SubsetPlan,
         device: &B::Device,
     ) -> Self {
         let stem = config.stem.unwrap_or(Stem::for_side(data.train.height()));
@@ -244,25 +242,17 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
             warmup_epochs: 0.0,
             ..OptimizerConfig::paper()
         };
-        let total_steps = plan.steps_per_epoch * plan.epochs;
         Self {
             model,
             optim: optimizer.init(),
+            loss: CrossEntropyLossConfig::new().init(device),
             state: LoopState::default(),
-            subset: plan.subset.clone(),
-            labels: plan.labels.clone(),
-            batch: plan.batch,
             schedule: Schedule {
                 peak: config.lr * plan.batch as f64 / 256.0,
                 warmup_steps: 0,
-                total_steps,
+                total_steps: plan.steps_per_epoch * plan.epochs,
             },
-            plan: Plan {
-                steps_per_epoch: plan.steps_per_epoch,
-                epochs: plan.epochs,
-                total_steps,
-                views_per_step: plan.batch,
-            },
+            subset: plan,
             seed: config.seed,
             order: vec![],
             device: device.clone(),
@@ -272,7 +262,13 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
 
 impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
     fn plan(&self) -> Plan {
-        self.plan
+        let plan = &self.subset;
+        Plan {
+            steps_per_epoch: plan.steps_per_epoch,
+            epochs: plan.epochs,
+            total_steps: self.schedule.total_steps,
+            views_per_step: plan.batch,
+        }
     }
 
     fn position(&self) -> Position {
@@ -284,27 +280,26 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
 
     /// One batch of the label subset in the epoch's seeded order.
     fn step(&mut self, data: &Dataset) -> TaskStep<B> {
-        let position = self.state.step % self.plan.steps_per_epoch;
+        let plan = &self.subset;
+        let position = self.state.step % plan.steps_per_epoch;
         if position == 0 || self.order.is_empty() {
-            self.order = epoch_order(self.seed, self.state.epoch, self.subset.len());
+            self.order = epoch_order(self.seed, self.state.epoch, plan.subset.len());
         }
-        let batch = &self.order[position * self.batch..(position + 1) * self.batch];
-        let idx: Vec<usize> = batch.iter().map(|&i| self.subset[i]).collect();
+        let batch = &self.order[position * plan.batch..(position + 1) * plan.batch];
+        let idx: Vec<usize> = batch.iter().map(|&i| plan.subset[i]).collect();
         let side = data.train.height();
         // Seeded by the step, so a resumed run augments exactly as an unbroken one.
         let mut rng = Rng::stream(self.seed.wrapping_add(self.state.step as u64), 3);
         let pixels = crop_pad_flip(&data.train.batch_u8(&idx), side, side, &mut rng);
         let images = to_unit_tensor::<B>(&pixels, idx.len(), side, side, &self.device);
-        let labels: Vec<i64> = batch.iter().map(|&i| self.labels[i] as i64).collect();
+        let labels: Vec<i64> = batch.iter().map(|&i| plan.labels[i] as i64).collect();
         let targets = Tensor::from_data(TensorData::new(labels, [idx.len()]), &self.device);
         let logits = self.model.forward(normalize(images, &data.normalization));
-        let loss = CrossEntropyLossConfig::new()
-            .init(&self.device)
-            .forward(logits, targets);
+        let loss = self.loss.forward(logits, targets);
         let lr = self.schedule.lr(self.state.step);
         self.model = self.optim.minimize(lr, self.model.clone(), &loss);
         self.state.step += 1;
-        if self.state.step.is_multiple_of(self.plan.steps_per_epoch) {
+        if self.state.step.is_multiple_of(self.subset.steps_per_epoch) {
             self.state.epoch += 1;
         }
         TaskStep {
