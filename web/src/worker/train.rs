@@ -112,10 +112,11 @@ async fn end_epoch<B: AutodiffBackend>(
         },
     )
     .await?;
-    let seed = session.task().seed().wrapping_add(row.epoch as u64);
-    let augment = session.task().augment().clone();
+    let trainer = session.task();
+    let seed = trainer.seed().wrapping_add(row.epoch as u64);
+    let augment = trainer.augment();
     let pairs =
-        preview::queue_pairs::<B::InnerBackend>(&data.train, &augment, PAIRS_SHOWN, seed, device)?;
+        preview::queue_pairs::<B::InnerBackend>(&data.train, augment, PAIRS_SHOWN, seed, device)?;
     send(scope, Event::Pairs(pairs.png_async(2).await?)).await
 }
 
