@@ -13,6 +13,9 @@ use simclr::train::config::{Preset, PretrainConfig};
 use simclr::train::run_dir::RunDir;
 use std::path::Path;
 
+/// The preset of a fresh `pretrain` without `--preset`.
+pub const DEFAULT_PRESET: Preset = Preset::Paper;
+
 fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
     match (base, overlay) {
         (serde_json::Value::Object(base), serde_json::Value::Object(overlay)) => {
@@ -49,7 +52,7 @@ pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConf
     } else {
         PretrainConfig::preset(match &args.preset {
             Some(p) => parse::<Preset>(p)?,
-            None => Preset::Paper,
+            None => DEFAULT_PRESET,
         })
     };
     if let Some(file) = &args.config {

@@ -1,7 +1,7 @@
 //! `simclr pretrain`: SimCLR pretraining into a run folder.
 
 use crate::args::DataArgs;
-use crate::layering::{by_preset, pretrain_config};
+use crate::layering::{by_preset, pretrain_config, DEFAULT_PRESET};
 use crate::progress::Bar;
 use anyhow::{bail, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -23,7 +23,7 @@ pub struct PretrainArgs {
     /// Continue the run in --run-dir from its last checkpoint
     #[arg(long)]
     pub resume: bool,
-    /// Starting configuration [default: paper]
+    /// Starting configuration (the preset table)
     #[arg(long, help = preset_help())]
     pub preset: Option<String>,
     /// Configuration file (TOML or JSON); flags override it
@@ -122,7 +122,7 @@ fn preset_help() -> String {
         .map(|p| format!("  {}: {}", p.name(), p.summary()))
         .collect();
     format!(
-        "Starting configuration [default: paper]\n{}",
+        "Starting configuration [default: {DEFAULT_PRESET}]\n{}",
         lines.join("\n")
     )
 }
