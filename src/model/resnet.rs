@@ -1,6 +1,7 @@
 //! ResNet-18 encoder `f` with torchvision's topology and parameter names, without `fc`.
 
 use super::batch_norm::{BatchNorm2d as BatchNorm, BatchNorm2dConfig as BatchNormConfig};
+use crate::kernels::conv2d;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -199,11 +200,11 @@ impl<B: Backend> BasicBlock<B> {
     /// - `x`: `[N, C_in, H, W]` → `[N, C_out, H / stride, W / stride]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = match &self.downsample {
-            Some(down) => down.bn.forward(down.conv.forward(x.clone())),
+            Some(down) => down.bn.forward(conv2d(&down.conv, x.clone())),
             None => x.clone(),
         };
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = relu(self.bn1.forward(conv2d(&self.conv1, x)));
+        let out = self.bn2.forward(conv2d(&self.conv2, out));
         relu(out + identity)
     }
 }
@@ -218,7 +219,7 @@ impl<B: Backend> ResNet<B> {
     /// - `images`: `[N, 3, H, W]`
     /// - output: `[N, 8 × width]`
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = relu(self.bn1.forward(self.conv1.forward(images)));
+        let mut x = relu(self.bn1.forward(conv2d(&self.conv1, images)));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }

@@ -1,6 +1,7 @@
 //! Throughput of full training steps (augmentation, forward, loss, backward, optimiser).
 
 use crate::data::synthetic::{self, SyntheticConfig};
+use crate::model::resnet::Stem;
 use crate::train::config::PretrainConfig;
 use crate::train::step::Trainer;
 use crate::Result;
@@ -29,6 +30,56 @@ pub struct BenchReport {
     pub min_step_s: f64,
     /// Augmented views per second at the median.
     pub views_per_s: f64,
+    /// Floating-point work of one step in GFLOP: convolutions and linear layers, forward
+    /// and both gradients (BatchNorm, activations, augmentation and the optimiser are
+    /// left out).
+    pub step_gflop: f64,
+    /// `step_gflop` over the median step time.
+    pub step_gflops: f64,
+    /// The machine's f32 matrix-product throughput on all threads (CPU backend only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemm_gflops: Option<f64>,
+    /// `step_gflops` as a fraction of `gemm_gflops`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_of_gemm: Option<f64>,
+}
+
+/// The CPU's f32 matrix-product throughput in GFLOP/s; `None` without the CPU backend.
+pub fn gemm_gflops() -> Option<f64> {
+    #[cfg(feature = "flex")]
+    return Some(crate::kernels::matmul::peak_gflops());
+    #[cfg(not(feature = "flex"))]
+    None
+}
+
+/// Multiply-adds × 2 of one training step: forward, input gradient and weight gradient
+/// of every convolution and linear layer, for `views` images of `side` pixels.
+pub fn step_gflop(config: &PretrainConfig, side: usize, views: usize) -> f64 {
+    let width = config.width;
+    let conv = |c_in: usize, c_out: usize, kernel: usize, out_side: usize| {
+        2.0 * (c_in * c_out * kernel * kernel * out_side * out_side) as f64
+    };
+    let (mut flop, mut side) = match Stem::for_side(side) {
+        Stem::Cifar => (conv(3, width, 3, side), side),
+        Stem::Imagenet => {
+            let out = side.div_ceil(2);
+            (conv(3, width, 7, out), out.div_ceil(2))
+        }
+    };
+    let mut c_in = width;
+    for (scale, stride) in [(1, 1), (2, 2), (4, 2), (8, 2)] {
+        let c_out = width * scale;
+        side = side.div_ceil(stride);
+        flop += conv(c_in, c_out, 3, side) + 3.0 * conv(c_out, c_out, 3, side);
+        if stride != 1 || c_in != c_out {
+            flop += conv(c_in, c_out, 1, side);
+        }
+        c_in = c_out;
+    }
+    let features = 8 * width;
+    flop += 2.0 * (features * features + features * 128) as f64;
+    // The backward pass costs two forward passes: input and weight gradients.
+    3.0 * flop * views as f64 / 1e9
 }
 
 /// Times `steps` training steps after `warmup` untimed ones, on synthetic 32×32 images.
@@ -55,15 +106,25 @@ pub fn bench<B: AutodiffBackend>(
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let side = data.train.height();
+    let step_gflop = step_gflop(config, side, 2 * config.batch_size);
+    let gemm = match config.backend {
+        crate::backend::BackendKind::Cpu => gemm_gflops(),
+        _ => None,
+    };
     Ok(BenchReport {
         backend: config.backend.name().into(),
         batch_size: config.batch_size,
         width: config.width,
-        image_size: data.train.height(),
+        image_size: side,
         steps,
         warmup_steps: warmup,
         median_step_s: median,
         min_step_s: times[0],
         views_per_s: (2 * config.batch_size) as f64 / median,
+        step_gflop,
+        step_gflops: step_gflop / median,
+        gemm_gflops: gemm,
+        share_of_gemm: gemm.map(|peak| step_gflop / median / peak),
     })
 }

@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// Optimizer: lars, sgd, adam or adamw
     #[arg(long, default_value = "lars")]
     pub optimizer: String,
+    /// Only measure the CPU's f32 matrix-product throughput (GFLOP/s on all threads)
+    #[arg(long)]
+    pub gemm_only: bool,
 }
 
 struct BenchTask {
@@ -45,6 +48,12 @@ impl BackendTask for BenchTask {
 
 /// Runs `simclr bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    if args.gemm_only {
+        let gflops = simclr::train::bench::gemm_gflops()
+            .ok_or_else(|| anyhow::anyhow!("this binary was built without the CPU backend"))?;
+        println!("{}", serde_json::json!({ "gemm_gflops": gflops }));
+        return Ok(());
+    }
     let mut config = PretrainConfig::preset(Preset::Paper);
     config.backend = parse(&args.backend)?;
     config.batch_size = args.batch_size;
