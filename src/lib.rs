@@ -21,7 +21,6 @@ pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod experiment;
 pub mod io;
-pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod plot;

@@ -3,6 +3,7 @@
 
 pub mod batch_norm;
 pub mod classifier;
+pub mod conv;
 pub mod head;
 pub mod resnet;
 pub mod simclr;

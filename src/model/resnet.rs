@@ -1,7 +1,7 @@
 //! ResNet-18 encoder `f` with torchvision's topology and parameter names, without `fc`.
 
 use super::batch_norm::{BatchNorm2d as BatchNorm, BatchNorm2dConfig as BatchNormConfig};
-use crate::kernels::conv2d;
+use super::conv::conv2d;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};

@@ -47,7 +47,7 @@ pub struct BenchReport {
 /// The CPU's f32 matrix-product throughput in GFLOP/s; `None` without the CPU backend.
 pub fn gemm_gflops() -> Option<f64> {
     #[cfg(feature = "flex")]
-    return Some(crate::kernels::matmul::peak_gflops());
+    return Some(simclr_kernels::matmul::peak_gflops());
     #[cfg(not(feature = "flex"))]
     None
 }

@@ -4,7 +4,6 @@
 
 use super::conv2d;
 use super::im2col::ConvGeometry;
-use crate::rng::Rng;
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::PaddingConfig2d;
@@ -34,8 +33,26 @@ fn geometries() -> Vec<ConvGeometry> {
     ]
 }
 
+/// A small deterministic generator (SplitMix64) for test data in [-1, 1).
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
 fn random(len: usize, rng: &mut Rng) -> Vec<f32> {
-    (0..len).map(|_| rng.normal() as f32).collect()
+    (0..len).map(|_| rng.next()).collect()
 }
 
 fn input_at(g: &ConvGeometry, o: [usize; 2], k: [usize; 2]) -> Option<[usize; 2]> {
@@ -148,7 +165,9 @@ fn gradients(
 #[test]
 fn autodiff_op_matches_burns_own_convolution() {
     for (seed, g) in geometries().iter().enumerate() {
-        let ours = gradients(g, seed as u64, |m, x| super::conv2d(m, x));
+        let ours = gradients(g, seed as u64, |m, x| {
+            super::conv2d(m, &x).expect("kernels apply")
+        });
         let burns = gradients(g, seed as u64, |m, x| m.forward(x));
         for (what, (a, b)) in ["output", "dx", "dw"].iter().zip(ours.iter().zip(&burns)) {
             let b: Vec<f64> = b.iter().map(|&v| v as f64).collect();
@@ -168,7 +187,8 @@ fn plain_backend_forward_matches_burn_and_falls_back_where_uncovered() {
             TensorData::new(random(shape.iter().product(), &mut rng), shape),
             &device,
         );
-        let ours = super::conv2d(&module, x.clone())
+        let ours = super::conv2d(&module, &x)
+            .expect("kernels apply")
             .into_data()
             .to_vec::<f32>()
             .expect("f32");
@@ -183,13 +203,131 @@ fn plain_backend_forward_matches_burn_and_falls_back_where_uncovered() {
             .collect();
         assert_close(&ours, &burns, "forward", &g);
     }
-    // A biased, dilated convolution is Burn's to compute; the result must still be right.
-    let module = Conv2dConfig::new([2, 3], [3, 3])
-        .with_dilation([2, 2])
-        .init::<Flex>(&device);
+}
+
+#[test]
+fn declines_what_it_does_not_cover() {
+    let device = Default::default();
     let x = Tensor::<Flex, 4>::ones([1, 2, 7, 7], &device);
-    let want = module.forward(x.clone()).into_data();
-    super::conv2d(&module, x)
-        .into_data()
-        .assert_approx_eq::<f32>(&want, Default::default());
+    let plain = || Conv2dConfig::new([2, 3], [3, 3]).with_bias(false);
+    assert!(super::conv2d(&plain().init::<Flex>(&device), &x).is_some());
+    let declined = [
+        plain().with_bias(true),
+        plain().with_dilation([2, 2]),
+        Conv2dConfig::new([2, 4], [3, 3]).with_bias(false).with_groups(2),
+        plain().with_padding(PaddingConfig2d::Explicit(1, 1, 0, 0)),
+    ];
+    for config in declined {
+        assert!(super::conv2d(&config.init::<Flex>(&device), &x).is_none(), "{config:?}");
+    }
+    let tracked = Tensor::<Autodiff<Flex>, 4>::ones([1, 2, 7, 7], &device);
+    assert!(super::conv2d(&plain().init::<Autodiff<Flex>>(&device), &tracked).is_some());
+    // BatchNorm's kernel is for training only: the plain backend is declined.
+    let (gamma, beta) = (Tensor::<Flex, 1>::ones([2], &device), Tensor::zeros([2], &device));
+    assert!(super::batch_norm_train(&x, &gamma, &beta, 1e-5).is_none());
+}
+
+/// BatchNorm written with Burn tensor ops, differentiated by Burn's autodiff.
+fn reference_batch_norm(
+    x: Tensor<Autodiff<Flex>, 4>,
+    gamma: Tensor<Autodiff<Flex>, 1>,
+    beta: Tensor<Autodiff<Flex>, 1>,
+    epsilon: f64,
+) -> Tensor<Autodiff<Flex>, 4> {
+    let [_, c, _, _] = x.dims();
+    let mean = x.clone().mean_dim(0).mean_dim(2).mean_dim(3);
+    let centered = x - mean;
+    let var = centered
+        .clone()
+        .square()
+        .mean_dim(0)
+        .mean_dim(2)
+        .mean_dim(3);
+    let scale = gamma.reshape([1, c, 1, 1]) / var.add_scalar(epsilon).sqrt();
+    centered * scale + beta.reshape([1, c, 1, 1])
+}
+
+#[test]
+fn batch_norm_op_matches_burns_autodiff_of_the_formula() {
+    let device = Default::default();
+    for (seed, shape) in [[4, 3, 5, 5], [1, 2, 3, 1], [7, 6, 2, 2], [2, 5, 9, 7]]
+        .iter()
+        .enumerate()
+    {
+        let mut rng = Rng::new(seed as u64);
+        let len: usize = shape.iter().product();
+        let data = |values: Vec<f32>, dims: Vec<usize>| TensorData::new(values, dims);
+        let x_values: Vec<f32> = random(len, &mut rng)
+            .iter()
+            .map(|v| 3.0 * v + 1.5)
+            .collect();
+        let gamma_values = random(shape[1], &mut rng);
+        let beta_values = random(shape[1], &mut rng);
+        let r = Tensor::<Autodiff<Flex>, 4>::from_data(
+            data(random(len, &mut rng), shape.to_vec()),
+            &device,
+        );
+        let run = |fused: bool| {
+            let x = Tensor::<Autodiff<Flex>, 4>::from_data(
+                data(x_values.clone(), shape.to_vec()),
+                &device,
+            )
+            .require_grad();
+            let gamma = Tensor::<Autodiff<Flex>, 1>::from_data(
+                data(gamma_values.clone(), vec![shape[1]]),
+                &device,
+            )
+            .require_grad();
+            let beta = Tensor::<Autodiff<Flex>, 1>::from_data(
+                data(beta_values.clone(), vec![shape[1]]),
+                &device,
+            )
+            .require_grad();
+            let y = if fused {
+                let (y, mean, var) =
+                    super::batch_norm_train(&x, &gamma, &beta, 1e-5).expect("kernel applies");
+                let x_mean = x
+                    .clone()
+                    .inner()
+                    .mean_dim(0)
+                    .mean_dim(2)
+                    .mean_dim(3)
+                    .flatten::<1>(0, 3);
+                mean.inner()
+                    .into_data()
+                    .assert_approx_eq::<f32>(&x_mean.into_data(), Default::default());
+                assert!(var
+                    .inner()
+                    .into_data()
+                    .to_vec::<f32>()
+                    .expect("f32")
+                    .iter()
+                    .all(|v| *v > 0.0));
+                y
+            } else {
+                reference_batch_norm(x.clone(), gamma.clone(), beta.clone(), 1e-5)
+            };
+            let grads = (y.clone() * r.clone()).sum().backward();
+            let read = |values: TensorData| values.to_vec::<f32>().expect("f32");
+            [
+                read(y.inner().into_data()),
+                read(x.grad(&grads).expect("dx").into_data()),
+                read(gamma.grad(&grads).expect("dgamma").into_data()),
+                read(beta.grad(&grads).expect("dbeta").into_data()),
+            ]
+        };
+        let (ours, reference) = (run(true), run(false));
+        for (what, (a, b)) in ["y", "dx", "dgamma", "dbeta"]
+            .iter()
+            .zip(ours.iter().zip(&reference))
+        {
+            assert_eq!(a.len(), b.len());
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (p - q).abs() < 2e-4 * (1.0 + q.abs()),
+                    "{what}[{i}] {p} vs {q}, {shape:?}"
+                );
+            }
+        }
+    }
 }

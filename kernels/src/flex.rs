@@ -1,8 +1,8 @@
 //! The convolution kernels plugged into Burn's `flex` backend, plain and under `Autodiff`
 //! (a custom backward op, Burn's backend-extension mechanism).
 
-use super::conv2d;
-use super::im2col::ConvGeometry;
+use crate::conv2d;
+use crate::im2col::ConvGeometry;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -15,7 +15,7 @@ use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 type AutodiffFlex = Autodiff<Flex>;
 
 /// Contiguous `f32` copy-free view of a tensor, or a contiguous copy.
-fn contiguous(tensor: &FlexTensor) -> FlexTensor {
+pub(crate) fn contiguous(tensor: &FlexTensor) -> FlexTensor {
     if tensor.as_slice::<f32>().is_some() {
         tensor.clone()
     } else {
@@ -23,12 +23,12 @@ fn contiguous(tensor: &FlexTensor) -> FlexTensor {
     }
 }
 
-fn values(tensor: &FlexTensor) -> &[f32] {
+pub(crate) fn values(tensor: &FlexTensor) -> &[f32] {
     // `contiguous` made it contiguous and callers checked the dtype.
     tensor.as_slice::<f32>().unwrap_or(&[])
 }
 
-fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+pub(crate) fn flex_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, Shape::from(shape.to_vec())))
 }
 

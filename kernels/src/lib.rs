@@ -1,41 +1,49 @@
-//! The project's own CPU kernels for Burn's `flex` backend, where Burn's are the step's
+//! CPU kernels for Burn's `flex` backend where Burn 0.21's own are a training step's
 //! bottleneck: 2-D convolution forward, input gradient and weight gradient as large matrix
-//! products (im2col + `gemm`), split by images across threads.
+//! products (im2col + `gemm`), split by images across rayon's threads, with a custom
+//! autodiff op (Burn's backend-extension mechanism) for `Autodiff<Flex>`.
 //!
-//! Models call [`conv2d`] instead of `Conv2d::forward`: on `Flex` and `Autodiff<Flex>` it
-//! runs these kernels (with their own backward op), on every other backend, and for
-//! convolutions they do not cover (groups, dilation, bias, asymmetric padding, other
-//! float types), Burn's own op.
+//! [`conv2d`] takes a `Conv2d` module on any backend and answers `None` where these
+//! kernels do not apply (another backend; groups, dilation, bias, asymmetric padding,
+//! another float type), so that callers fall back to `Conv2d::forward`.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
-#[cfg(feature = "flex")]
+pub mod batch_norm;
 pub mod conv2d;
-#[cfg(feature = "flex")]
 mod flex;
-#[cfg(feature = "flex")]
 pub mod im2col;
-#[cfg(feature = "flex")]
 pub mod matmul;
-#[cfg(all(test, feature = "flex"))]
+mod norm_op;
+#[cfg(test)]
 mod tests;
 
-/// `conv.forward(x)`, on the project's kernels where they apply.
+/// `conv.forward(x)` on these kernels, or `None` where they do not apply.
 ///
 /// # Shapes
 /// - `x`: `[N, C_in, H, W]` → `[N, C_out, H_out, W_out]`
-pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    #[cfg(feature = "flex")]
-    if let Some(out) = fast::conv2d(conv, &x) {
-        return out;
-    }
-    conv.forward(x)
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Tensor<B, 4>> {
+    fast::conv2d(conv, x)
+}
+
+/// Training-mode BatchNorm of `x` on these kernels, on `Autodiff<Flex>` only: the
+/// output (gradients flow to `x`, `gamma` and `beta`) and the batch means and biased
+/// variances (untracked), or `None` where the kernels do not apply.
+///
+/// # Shapes
+/// - `x`: `[N, C, H, W]` → `[N, C, H, W]`; `gamma`, `beta`, means, variances: `[C]`
+pub fn batch_norm_train<B: Backend>(
+    x: &Tensor<B, 4>,
+    gamma: &Tensor<B, 1>,
+    beta: &Tensor<B, 1>,
+    epsilon: f64,
+) -> Option<(Tensor<B, 4>, Tensor<B, 1>, Tensor<B, 1>)> {
+    fast::batch_norm_train(x, gamma, beta, epsilon)
 }
 
 /// Symmetric explicit padding, the only kind the kernels take.
-#[cfg_attr(not(feature = "flex"), allow(dead_code))]
 fn symmetric_padding(padding: &PaddingConfig2d) -> Option<[usize; 2]> {
     match *padding {
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
@@ -48,7 +56,6 @@ fn symmetric_padding(padding: &PaddingConfig2d) -> Option<[usize; 2]> {
 
 /// Runtime specialisation: the model code stays generic over `Backend`, and where `B`
 /// is `Flex` or `Autodiff<Flex>` (same `TypeId`) the tensors are viewed as that type.
-#[cfg(feature = "flex")]
 mod fast {
     use super::*;
     use burn::backend::{Autodiff, Flex};
@@ -66,6 +73,50 @@ mod fast {
         }
         specialised::<B, Autodiff<Flex>>(conv, x, padding, tracked)
             .or_else(|| specialised::<B, Flex>(conv, x, padding, plain))
+    }
+
+    /// `value` as type `U`, where `T` is `U`.
+    fn view<T: 'static, U: 'static>(value: &T) -> Option<&U> {
+        (value as &dyn Any).downcast_ref::<U>()
+    }
+
+    /// An owned `T` back as type `U`, where `T` is `U`.
+    fn back<T: 'static, U: 'static>(value: T) -> Option<U> {
+        let boxed: Box<dyn Any> = Box::new(value);
+        boxed.downcast::<U>().ok().map(|value| *value)
+    }
+
+    pub fn batch_norm_train<B: Backend>(
+        x: &Tensor<B, 4>,
+        gamma: &Tensor<B, 1>,
+        beta: &Tensor<B, 1>,
+        epsilon: f64,
+    ) -> Option<(Tensor<B, 4>, Tensor<B, 1>, Tensor<B, 1>)> {
+        type Ad = Autodiff<Flex>;
+        let x = view::<_, Tensor<Ad, 4>>(x)?
+            .clone()
+            .into_primitive()
+            .tensor();
+        let gamma = view::<_, Tensor<Ad, 1>>(gamma)?
+            .clone()
+            .into_primitive()
+            .tensor();
+        let beta = view::<_, Tensor<Ad, 1>>(beta)?
+            .clone()
+            .into_primitive()
+            .tensor();
+        let (y, stats) = super::norm_op::forward(x, gamma, beta, epsilon)?;
+        let y = Tensor::<Ad, 4>::from_primitive(TensorPrimitive::Float(y));
+        let device = y.device();
+        let untracked = |values: Vec<f32>| {
+            let len = values.len();
+            Tensor::<Ad, 1>::from_data(TensorData::new(values, [len]), &device)
+        };
+        Some((
+            back(y)?,
+            back(untracked(stats.mean))?,
+            back(untracked(stats.var))?,
+        ))
     }
 
     fn specialised<B: Backend, K: Backend>(
