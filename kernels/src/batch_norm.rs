@@ -73,25 +73,35 @@ pub fn stats(shape: NormShape, x: &[f32]) -> BatchStats {
     BatchStats { mean, var }
 }
 
-/// `y = (x - mean) · inv_std · gamma + beta` per channel.
+/// What follows the normalisation in the same pass.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Epilogue<'a> {
+    /// A tensor of the input's shape added to the output (a residual connection).
+    pub residual: Option<&'a [f32]>,
+    /// Whether a ReLU follows.
+    pub relu: bool,
+}
+
+/// `y = relu?((x - mean) · inv_std · gamma + beta + residual?)` per channel.
 ///
 /// # Shapes
-/// - `x`, output: `[batch, channels, plane]`; `gamma`, `beta`: `[channels]`
+/// - `x`, `residual`, output: `[batch, channels, plane]`; `gamma`, `beta`: `[channels]`
 pub fn normalize(
     shape: NormShape,
     x: &[f32],
     stats: &BatchStats,
     inv_std: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
+    [gamma, beta]: [&[f32]; 2],
+    epilogue: Epilogue<'_>,
 ) -> Vec<f32> {
     let scale: Vec<f32> = (0..shape.channels).map(|c| gamma[c] * inv_std[c]).collect();
     let shift: Vec<f32> = (0..shape.channels)
         .map(|c| beta[c] - stats.mean[c] * scale[c])
         .collect();
+    let plane = shape.plane.max(1);
     let mut y = vec![0.0; x.len()];
-    y.par_chunks_mut(shape.plane.max(1))
-        .zip(x.par_chunks(shape.plane.max(1)))
+    y.par_chunks_mut(plane)
+        .zip(x.par_chunks(plane))
         .with_min_len(shape.planes_per_job())
         .enumerate()
         .for_each(|(i, (out, input))| {
@@ -100,8 +110,34 @@ pub fn normalize(
             for (o, &v) in out.iter_mut().zip(input) {
                 *o = v * a + b;
             }
+            if let Some(residual) = epilogue.residual {
+                let len = out.len();
+                for (o, &r) in out.iter_mut().zip(&residual[i * plane..][..len]) {
+                    *o += r;
+                }
+            }
+            if epilogue.relu {
+                for o in out.iter_mut() {
+                    *o = o.max(0.0);
+                }
+            }
         });
     y
+}
+
+/// The gradient that reaches the normalisation (and the residual) through a ReLU whose
+/// output was `y`.
+pub fn relu_backward(grad: &[f32], y: &[f32]) -> Vec<f32> {
+    let mut masked = vec![0.0; grad.len()];
+    masked
+        .par_chunks_mut(4096)
+        .zip(grad.par_chunks(4096).zip(y.par_chunks(4096)))
+        .for_each(|(out, (g, y))| {
+            for ((o, &g), &y) in out.iter_mut().zip(g).zip(y) {
+                *o = if y > 0.0 { g } else { 0.0 };
+            }
+        });
+    masked
 }
 
 /// Gradients of training-mode BatchNorm: `(dx, dgamma, dbeta)`.

@@ -28,19 +28,34 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Tensor<B
     fast::conv2d(conv, x)
 }
 
-/// Training-mode BatchNorm of `x` on these kernels, on `Autodiff<Flex>` only: the
-/// output (gradients flow to `x`, `gamma` and `beta`) and the batch means and biased
-/// variances (untracked), or `None` where the kernels do not apply.
+/// A training-mode BatchNorm: input, affine parameters, and what follows it in the
+/// same op (`relu?(bn(x) + residual?)`).
+#[derive(Debug, Clone, Copy)]
+pub struct NormCall<'a, B: Backend> {
+    /// Input.
+    pub x: &'a Tensor<B, 4>,
+    /// Scale per channel.
+    pub gamma: &'a Tensor<B, 1>,
+    /// Shift per channel.
+    pub beta: &'a Tensor<B, 1>,
+    /// Added to the variance.
+    pub epsilon: f64,
+    /// Added to the normalised output (a residual connection).
+    pub residual: Option<&'a Tensor<B, 4>>,
+    /// Whether a ReLU follows.
+    pub relu: bool,
+}
+
+/// Training-mode BatchNorm on these kernels, on `Autodiff<Flex>` only: the output
+/// (gradients flow to `x`, `gamma`, `beta` and the residual) and the batch means and
+/// biased variances (untracked), or `None` where the kernels do not apply.
 ///
 /// # Shapes
-/// - `x`: `[N, C, H, W]` → `[N, C, H, W]`; `gamma`, `beta`, means, variances: `[C]`
+/// - `x`, `residual`: `[N, C, H, W]` → `[N, C, H, W]`; `gamma`, `beta`, statistics: `[C]`
 pub fn batch_norm_train<B: Backend>(
-    x: &Tensor<B, 4>,
-    gamma: &Tensor<B, 1>,
-    beta: &Tensor<B, 1>,
-    epsilon: f64,
+    call: NormCall<'_, B>,
 ) -> Option<(Tensor<B, 4>, Tensor<B, 1>, Tensor<B, 1>)> {
-    fast::batch_norm_train(x, gamma, beta, epsilon)
+    fast::batch_norm_train(call)
 }
 
 /// Symmetric explicit padding, the only kind the kernels take.
@@ -59,6 +74,7 @@ fn symmetric_padding(padding: &PaddingConfig2d) -> Option<[usize; 2]> {
 mod fast {
     use super::*;
     use burn::backend::{Autodiff, Flex};
+    use burn::tensor::ops::FloatTensor;
     use burn::tensor::TensorPrimitive;
     use std::any::Any;
 
@@ -87,25 +103,22 @@ mod fast {
     }
 
     pub fn batch_norm_train<B: Backend>(
-        x: &Tensor<B, 4>,
-        gamma: &Tensor<B, 1>,
-        beta: &Tensor<B, 1>,
-        epsilon: f64,
+        call: NormCall<'_, B>,
     ) -> Option<(Tensor<B, 4>, Tensor<B, 1>, Tensor<B, 1>)> {
         type Ad = Autodiff<Flex>;
-        let x = view::<_, Tensor<Ad, 4>>(x)?
-            .clone()
-            .into_primitive()
-            .tensor();
-        let gamma = view::<_, Tensor<Ad, 1>>(gamma)?
-            .clone()
-            .into_primitive()
-            .tensor();
-        let beta = view::<_, Tensor<Ad, 1>>(beta)?
-            .clone()
-            .into_primitive()
-            .tensor();
-        let (y, stats) = super::norm_op::forward(x, gamma, beta, epsilon)?;
+        fn tracked<T: 'static, const D: usize>(tensor: &T) -> Option<FloatTensor<Autodiff<Flex>>> {
+            let tensor = view::<T, Tensor<Autodiff<Flex>, D>>(tensor)?.clone();
+            Some(tensor.into_primitive().tensor())
+        }
+        let x = tracked::<_, 4>(call.x)?;
+        let gamma = tracked::<_, 1>(call.gamma)?;
+        let beta = tracked::<_, 1>(call.beta)?;
+        let residual = match call.residual {
+            Some(residual) => Some(tracked::<_, 4>(residual)?),
+            None => None,
+        };
+        let forward = super::norm_op::forward([x, gamma, beta], residual, call.relu, call.epsilon);
+        let (y, stats) = forward?;
         let y = Tensor::<Ad, 4>::from_primitive(TensorPrimitive::Float(y));
         let device = y.device();
         let untracked = |values: Vec<f32>| {

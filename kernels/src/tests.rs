@@ -214,27 +214,41 @@ fn declines_what_it_does_not_cover() {
     let declined = [
         plain().with_bias(true),
         plain().with_dilation([2, 2]),
-        Conv2dConfig::new([2, 4], [3, 3]).with_bias(false).with_groups(2),
+        Conv2dConfig::new([2, 4], [3, 3])
+            .with_bias(false)
+            .with_groups(2),
         plain().with_padding(PaddingConfig2d::Explicit(1, 1, 0, 0)),
     ];
     for config in declined {
-        assert!(super::conv2d(&config.init::<Flex>(&device), &x).is_none(), "{config:?}");
+        assert!(
+            super::conv2d(&config.init::<Flex>(&device), &x).is_none(),
+            "{config:?}"
+        );
     }
     let tracked = Tensor::<Autodiff<Flex>, 4>::ones([1, 2, 7, 7], &device);
     assert!(super::conv2d(&plain().init::<Autodiff<Flex>>(&device), &tracked).is_some());
     // BatchNorm's kernel is for training only: the plain backend is declined.
-    let (gamma, beta) = (Tensor::<Flex, 1>::ones([2], &device), Tensor::zeros([2], &device));
-    assert!(super::batch_norm_train(&x, &gamma, &beta, 1e-5).is_none());
+    let (gamma, beta) = (
+        Tensor::<Flex, 1>::ones([2], &device),
+        Tensor::zeros([2], &device),
+    );
+    let call = super::NormCall {
+        x: &x,
+        gamma: &gamma,
+        beta: &beta,
+        epsilon: 1e-5,
+        residual: None,
+        relu: false,
+    };
+    assert!(super::batch_norm_train(call).is_none());
 }
 
-/// BatchNorm written with Burn tensor ops, differentiated by Burn's autodiff.
+/// BatchNorm (with its epilogue) written with Burn tensor ops, differentiated by Burn.
 fn reference_batch_norm(
-    x: Tensor<Autodiff<Flex>, 4>,
-    gamma: Tensor<Autodiff<Flex>, 1>,
-    beta: Tensor<Autodiff<Flex>, 1>,
-    epsilon: f64,
+    [x, gamma, beta]: [Tensor<Autodiff<Flex>, 4>; 3],
+    residual: Option<Tensor<Autodiff<Flex>, 4>>,
+    relu: bool,
 ) -> Tensor<Autodiff<Flex>, 4> {
-    let [_, c, _, _] = x.dims();
     let mean = x.clone().mean_dim(0).mean_dim(2).mean_dim(3);
     let centered = x - mean;
     let var = centered
@@ -243,90 +257,109 @@ fn reference_batch_norm(
         .mean_dim(0)
         .mean_dim(2)
         .mean_dim(3);
-    let scale = gamma.reshape([1, c, 1, 1]) / var.add_scalar(epsilon).sqrt();
-    centered * scale + beta.reshape([1, c, 1, 1])
+    let y = centered * gamma / var.add_scalar(1e-5).sqrt() + beta;
+    let y = match residual {
+        Some(residual) => y + residual,
+        None => y,
+    };
+    if relu {
+        burn::tensor::activation::relu(y)
+    } else {
+        y
+    }
+}
+
+type Tracked<const D: usize> = Tensor<Autodiff<Flex>, D>;
+
+/// Output and gradients (x, gamma, beta, residual) of `Σ op(...) · r`.
+fn norm_gradients(
+    shape: [usize; 4],
+    seed: u64,
+    residual: bool,
+    relu: bool,
+    fused: bool,
+) -> Vec<Vec<f32>> {
+    let device = Default::default();
+    let mut rng = Rng::new(seed);
+    let len: usize = shape.iter().product();
+    let c = shape[1];
+    let tensor = |values: Vec<f32>, dims: Vec<usize>| {
+        Tracked::<4>::from_data(TensorData::new(values, dims), &device).require_grad()
+    };
+    let x = tensor(
+        random(len, &mut rng)
+            .iter()
+            .map(|v| 3.0 * v + 1.5)
+            .collect(),
+        shape.to_vec(),
+    );
+    let gamma =
+        Tracked::<1>::from_data(TensorData::new(random(c, &mut rng), [c]), &device).require_grad();
+    let beta =
+        Tracked::<1>::from_data(TensorData::new(random(c, &mut rng), [c]), &device).require_grad();
+    let skip = tensor(random(len, &mut rng), shape.to_vec());
+    let r = tensor(random(len, &mut rng), shape.to_vec());
+    let y = if fused {
+        let call = super::NormCall {
+            x: &x,
+            gamma: &gamma,
+            beta: &beta,
+            epsilon: 1e-5,
+            residual: residual.then_some(&skip),
+            relu,
+        };
+        let (y, mean, var) = super::batch_norm_train(call).expect("kernel applies");
+        let x_mean = x.clone().inner().mean_dim(0).mean_dim(2).mean_dim(3);
+        let x_var = (x.clone().inner() - x_mean.clone())
+            .square()
+            .mean_dim(0)
+            .mean_dim(2)
+            .mean_dim(3);
+        mean.inner()
+            .into_data()
+            .assert_approx_eq::<f32>(&x_mean.reshape([c]).into_data(), Default::default());
+        var.inner()
+            .into_data()
+            .assert_approx_eq::<f32>(&x_var.reshape([c]).into_data(), Default::default());
+        y
+    } else {
+        let as4 = |t: &Tracked<1>| t.clone().reshape([1, c, 1, 1]);
+        reference_batch_norm(
+            [x.clone(), as4(&gamma), as4(&beta)],
+            residual.then(|| skip.clone()),
+            relu,
+        )
+    };
+    let grads = (y.clone() * r.detach()).sum().backward();
+    let read = |values: TensorData| values.to_vec::<f32>().expect("f32");
+    let mut out = vec![
+        read(y.inner().into_data()),
+        read(x.grad(&grads).expect("dx").into_data()),
+        read(gamma.grad(&grads).expect("dgamma").into_data()),
+        read(beta.grad(&grads).expect("dbeta").into_data()),
+    ];
+    if residual {
+        out.push(read(skip.grad(&grads).expect("dresidual").into_data()));
+    }
+    out
 }
 
 #[test]
 fn batch_norm_op_matches_burns_autodiff_of_the_formula() {
-    let device = Default::default();
-    for (seed, shape) in [[4, 3, 5, 5], [1, 2, 3, 1], [7, 6, 2, 2], [2, 5, 9, 7]]
-        .iter()
-        .enumerate()
-    {
-        let mut rng = Rng::new(seed as u64);
-        let len: usize = shape.iter().product();
-        let data = |values: Vec<f32>, dims: Vec<usize>| TensorData::new(values, dims);
-        let x_values: Vec<f32> = random(len, &mut rng)
-            .iter()
-            .map(|v| 3.0 * v + 1.5)
-            .collect();
-        let gamma_values = random(shape[1], &mut rng);
-        let beta_values = random(shape[1], &mut rng);
-        let r = Tensor::<Autodiff<Flex>, 4>::from_data(
-            data(random(len, &mut rng), shape.to_vec()),
-            &device,
-        );
-        let run = |fused: bool| {
-            let x = Tensor::<Autodiff<Flex>, 4>::from_data(
-                data(x_values.clone(), shape.to_vec()),
-                &device,
-            )
-            .require_grad();
-            let gamma = Tensor::<Autodiff<Flex>, 1>::from_data(
-                data(gamma_values.clone(), vec![shape[1]]),
-                &device,
-            )
-            .require_grad();
-            let beta = Tensor::<Autodiff<Flex>, 1>::from_data(
-                data(beta_values.clone(), vec![shape[1]]),
-                &device,
-            )
-            .require_grad();
-            let y = if fused {
-                let (y, mean, var) =
-                    super::batch_norm_train(&x, &gamma, &beta, 1e-5).expect("kernel applies");
-                let x_mean = x
-                    .clone()
-                    .inner()
-                    .mean_dim(0)
-                    .mean_dim(2)
-                    .mean_dim(3)
-                    .flatten::<1>(0, 3);
-                mean.inner()
-                    .into_data()
-                    .assert_approx_eq::<f32>(&x_mean.into_data(), Default::default());
-                assert!(var
-                    .inner()
-                    .into_data()
-                    .to_vec::<f32>()
-                    .expect("f32")
-                    .iter()
-                    .all(|v| *v > 0.0));
-                y
-            } else {
-                reference_batch_norm(x.clone(), gamma.clone(), beta.clone(), 1e-5)
-            };
-            let grads = (y.clone() * r.clone()).sum().backward();
-            let read = |values: TensorData| values.to_vec::<f32>().expect("f32");
-            [
-                read(y.inner().into_data()),
-                read(x.grad(&grads).expect("dx").into_data()),
-                read(gamma.grad(&grads).expect("dgamma").into_data()),
-                read(beta.grad(&grads).expect("dbeta").into_data()),
-            ]
-        };
-        let (ours, reference) = (run(true), run(false));
-        for (what, (a, b)) in ["y", "dx", "dgamma", "dbeta"]
-            .iter()
-            .zip(ours.iter().zip(&reference))
-        {
-            assert_eq!(a.len(), b.len());
-            for (i, (p, q)) in a.iter().zip(b).enumerate() {
-                assert!(
-                    (p - q).abs() < 2e-4 * (1.0 + q.abs()),
-                    "{what}[{i}] {p} vs {q}, {shape:?}"
-                );
+    let shapes = [[4, 3, 5, 5], [1, 2, 3, 1], [7, 6, 2, 2], [2, 5, 9, 7]];
+    for (seed, shape) in shapes.into_iter().enumerate() {
+        for (residual, relu) in [(false, false), (false, true), (true, true), (true, false)] {
+            let ours = norm_gradients(shape, seed as u64, residual, relu, true);
+            let reference = norm_gradients(shape, seed as u64, residual, relu, false);
+            let names = ["y", "dx", "dgamma", "dbeta", "dresidual"];
+            for (what, (a, b)) in names.iter().zip(ours.iter().zip(&reference)) {
+                assert_eq!(a.len(), b.len());
+                for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                    let context = format!(
+                        "{what}[{i}] {p} vs {q}, {shape:?} residual {residual} relu {relu}"
+                    );
+                    assert!((p - q).abs() < 2e-4 * (1.0 + q.abs()), "{context}");
+                }
             }
         }
     }

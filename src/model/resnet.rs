@@ -7,7 +7,6 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 /// The first layers of the network.
@@ -203,9 +202,9 @@ impl<B: Backend> BasicBlock<B> {
             Some(down) => down.bn.forward(conv2d(&down.conv, x.clone())),
             None => x.clone(),
         };
-        let out = relu(self.bn1.forward(conv2d(&self.conv1, x)));
-        let out = self.bn2.forward(conv2d(&self.conv2, out));
-        relu(out + identity)
+        let out = self.bn1.forward_then(conv2d(&self.conv1, x), None, true);
+        self.bn2
+            .forward_then(conv2d(&self.conv2, out), Some(identity), true)
     }
 }
 
@@ -219,7 +218,9 @@ impl<B: Backend> ResNet<B> {
     /// - `images`: `[N, 3, H, W]`
     /// - output: `[N, 8 × width]`
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = relu(self.bn1.forward(conv2d(&self.conv1, images)));
+        let mut x = self
+            .bn1
+            .forward_then(conv2d(&self.conv1, images), None, true);
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
