@@ -20,17 +20,18 @@ cargo fmt --all -- --check
 step "cargo clippy (library and CLI; then with the wgpu and CUDA backends)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p simclr -p simclr-cli --all-targets --features cuda,wgpu -- -D warnings
-step "cargo doc (the library)"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr
-step "cargo test (library and CLI)"
+step "cargo doc (the library and the CPU kernels)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr -p simclr-kernels
+step "cargo test (library, CPU kernels and CLI)"
 cargo test
 step "wasm32 check of the library"
 cargo check -p simclr --target wasm32-unknown-unknown --lib --no-default-features --features flex
 step "CUDA build"
 cargo build -p simclr-cli --features cuda
-step "clippy of the browser app (wasm32)"
+step "clippy of the browser app and the CPU kernels (wasm32)"
 CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/simclr-wasm}" \
-    cargo clippy -p simclr-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+    cargo clippy -p simclr-web -p simclr-kernels --target wasm32-unknown-unknown --all-targets \
+    -- -D warnings
 step "browser app's wasm-bindgen tests (headless Chromium via chromedriver)"
 scripts/web-tests.sh
 step "browser end-to-end (trunk build, headless Chromium: WebGPU and CPU fallback)"
