@@ -3,7 +3,7 @@
 //! products (im2col + `gemm`), split by images across rayon's threads, with a custom
 //! autodiff op (Burn's backend-extension mechanism) for `Autodiff<Flex>`.
 //!
-//! [`conv2d`] takes a `Conv2d` module on any backend and answers `None` where these
+//! [`conv2d()`] takes a `Conv2d` module on any backend and answers `None` where these
 //! kernels do not apply (another backend; groups, dilation, bias, asymmetric padding,
 //! another float type), so that callers fall back to `Conv2d::forward`.
 
