@@ -27,45 +27,45 @@ struct NormState {
     relu_output: Option<FlexTensor>,
 }
 
+/// The backward op with `N` parents: x, gamma, beta and, for `N = 4`, the residual.
 #[derive(Debug)]
-struct NormBackward;
+struct NormBackward<const N: usize>;
 
-#[derive(Debug)]
-struct NormResidualBackward;
-
-impl Backward<Flex, 3> for NormBackward {
+impl<const N: usize> Backward<Flex, N> for NormBackward<N> {
     type State = NormState;
 
     fn backward(
         self,
-        ops: Ops<NormState, 3>,
+        ops: Ops<NormState, N>,
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [x, gamma, beta] = ops.parents.map(|node| node.map(|node| node.id));
+        let mut parents = [None; 4];
+        for (slot, node) in parents.iter_mut().zip(&ops.parents) {
+            *slot = node.as_ref().map(|node| node.id);
+        }
         let grad = grads.consume::<Flex>(&ops.node);
-        backward(ops.state, grad, [x, gamma, beta, None], grads, checkpointer);
+        backward(ops.state, grad, parents, grads, checkpointer);
     }
 }
 
-impl Backward<Flex, 4> for NormResidualBackward {
-    type State = NormState;
-
-    fn backward(
-        self,
-        ops: Ops<NormState, 4>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [x, gamma, beta, residual] = ops.parents.map(|node| node.map(|node| node.id));
-        let grad = grads.consume::<Flex>(&ops.node);
-        backward(
-            ops.state,
-            grad,
-            [x, gamma, beta, residual],
-            grads,
-            checkpointer,
-        );
+/// Records the op over `parents` (x and gamma first) with output `y`.
+fn record<const N: usize>(
+    parents: [&FloatTensor<AutodiffFlex>; N],
+    state: impl FnOnce(NodeId, NodeId) -> NormState,
+    y: FlexTensor,
+) -> FloatTensor<AutodiffFlex> {
+    let prep = NormBackward::<N>
+        .prepare::<NoCheckpointing>(parents.map(|tensor| tensor.node.clone()))
+        .compute_bound()
+        .stateful();
+    match prep {
+        OpsKind::Tracked(mut prep) => {
+            let x_state = prep.checkpoint(parents[0]);
+            let gamma_state = prep.checkpoint(parents[1]);
+            prep.finish(state(x_state, gamma_state), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
     }
 }
 
@@ -174,34 +174,9 @@ pub fn forward(
         inv_std: inv_std.clone(),
         relu_output: relu_output.clone(),
     };
-    let out = match residual {
-        None => match NormBackward
-            .prepare::<NoCheckpointing>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let (x_state, gamma_state) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
-                prep.finish(state(x_state, gamma_state), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        },
-        Some(residual) => match NormResidualBackward
-            .prepare::<NoCheckpointing>([
-                x.node.clone(),
-                gamma.node.clone(),
-                beta.node.clone(),
-                residual.node.clone(),
-            ])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let (x_state, gamma_state) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
-                prep.finish(state(x_state, gamma_state), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        },
+    let out = match &residual {
+        None => record([&x, &gamma, &beta], state, y),
+        Some(residual) => record([&x, &gamma, &beta, residual], state, y),
     };
     Some((out, stats))
 }
