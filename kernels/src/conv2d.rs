@@ -46,10 +46,10 @@ fn patches_of<'a>(
 }
 
 /// Output gradients of images `first..first + images` as one `out_channels ×
-/// images·out_plane` matrix.
+/// images·out_plane` matrix (gathered into `buffer` when there are several).
 fn gathered_outputs<'a>(
     geometry: &ConvGeometry,
-    grad_output: &[f32],
+    grad_output: &'a [f32],
     first: usize,
     images: usize,
     buffer: &'a mut Vec<f32>,
@@ -57,10 +57,9 @@ fn gathered_outputs<'a>(
     let plane = geometry.out_plane();
     let per_image = geometry.out_channels * plane;
     let source = &grad_output[first * per_image..][..images * per_image];
+    // One image's gradient is already an `out_channels × out_plane` matrix: no copy.
     if images == 1 {
-        buffer.clear();
-        buffer.extend_from_slice(source);
-        return &buffer[..];
+        return source;
     }
     let row_len = images * plane;
     let gathered = resized(buffer, geometry.out_channels * row_len);

@@ -138,11 +138,10 @@ mod fast {
         padding: [usize; 2],
         kernel: Kernel<K>,
     ) -> Option<Tensor<B, 4>> {
-        let x = (x as &dyn Any).downcast_ref::<Tensor<K, 4>>()?;
+        let x = view::<_, Tensor<K, 4>>(x)?;
         let weight = conv.weight.val();
-        let weight = (&weight as &dyn Any).downcast_ref::<Tensor<K, 4>>()?;
-        let out: Box<dyn Any> = Box::new(kernel(x, weight, conv.stride, padding)?);
-        out.downcast::<Tensor<B, 4>>().ok().map(|out| *out)
+        let weight = view::<_, Tensor<K, 4>>(&weight)?;
+        back(kernel(x, weight, conv.stride, padding)?)
     }
 
     fn plain(
