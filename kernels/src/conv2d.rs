@@ -6,6 +6,7 @@
 //! thread; here all three are products with a few hundred columns, and the weight
 //! gradient sums per-thread partial products over the batch.
 
+use super::direct::{self, Pass};
 use super::im2col::{col2im, im2col, ConvGeometry};
 use super::matmul::{matmul, MatRef};
 use rayon::prelude::*;
@@ -71,13 +72,50 @@ fn gathered_outputs<'a>(
     gathered
 }
 
-/// The convolution `x ⋆ weight`.
+/// The convolution `x ⋆ weight`: [`direct::forward`] where it applies, else im2col.
 ///
 /// # Shapes
 /// - `input`: `[batch, in_channels, in_h, in_w]`
 /// - `weight`: `[out_channels, in_channels, kernel_h, kernel_w]`
 /// - output: `[batch, out_channels, out_h, out_w]`
 pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32]) -> Vec<f32> {
+    if direct::applies(geometry, Pass::Forward) {
+        direct::forward(geometry, input, weight)
+    } else {
+        forward_im2col(geometry, input, weight)
+    }
+}
+
+/// Gradient of the loss with respect to the convolution's input, direct or im2col.
+///
+/// # Shapes
+/// - `weight`: `[out_channels, in_channels, kernel_h, kernel_w]`
+/// - `grad_output`: `[batch, out_channels, out_h, out_w]`
+/// - output: `[batch, in_channels, in_h, in_w]`
+pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) -> Vec<f32> {
+    if direct::applies(geometry, Pass::InputGrad) {
+        direct::input_grad(geometry, weight, grad_output)
+    } else {
+        input_grad_im2col(geometry, weight, grad_output)
+    }
+}
+
+/// Gradient of the loss with respect to the weight, direct or im2col.
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, in_h, in_w]`
+/// - `grad_output`: `[batch, out_channels, out_h, out_w]`
+/// - output: `[out_channels, in_channels, kernel_h, kernel_w]`
+pub fn weight_grad(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) -> Vec<f32> {
+    if direct::applies(geometry, Pass::WeightGrad) {
+        direct::weight_grad(geometry, input, grad_output)
+    } else {
+        weight_grad_im2col(geometry, input, grad_output)
+    }
+}
+
+/// [`forward`] through the patch matrix, for any geometry.
+pub fn forward_im2col(geometry: &ConvGeometry, input: &[f32], weight: &[f32]) -> Vec<f32> {
     let plane = geometry.out_plane();
     let per_image = geometry.out_channels * plane;
     let mut output = vec![0.0; geometry.batch * per_image];
@@ -109,13 +147,8 @@ pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32]) -> Vec<f3
     output
 }
 
-/// Gradient of the loss with respect to the convolution's input.
-///
-/// # Shapes
-/// - `weight`: `[out_channels, in_channels, kernel_h, kernel_w]`
-/// - `grad_output`: `[batch, out_channels, out_h, out_w]`
-/// - output: `[batch, in_channels, in_h, in_w]`
-pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) -> Vec<f32> {
+/// [`input_grad`] through the patch matrix, for any geometry.
+pub fn input_grad_im2col(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) -> Vec<f32> {
     let per_image = geometry.in_channels * geometry.in_plane();
     let mut grad_input = vec![0.0; geometry.batch * per_image];
     if grad_input.is_empty() || geometry.out_plane() == 0 {
@@ -147,14 +180,9 @@ pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) 
     grad_input
 }
 
-/// Gradient of the loss with respect to the weight: the sum over images of output
-/// gradients times patch matrices, accumulated per thread and then added up.
-///
-/// # Shapes
-/// - `input`: `[batch, in_channels, in_h, in_w]`
-/// - `grad_output`: `[batch, out_channels, out_h, out_w]`
-/// - output: `[out_channels, in_channels, kernel_h, kernel_w]`
-pub fn weight_grad(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) -> Vec<f32> {
+/// [`weight_grad`] through the patch matrix, for any geometry: the sum over images of
+/// output gradients times patch matrices, accumulated per thread and then added up.
+pub fn weight_grad_im2col(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) -> Vec<f32> {
     let len = geometry.out_channels * geometry.patch_len();
     if geometry.batch == 0 || geometry.out_plane() == 0 {
         return vec![0.0; len];

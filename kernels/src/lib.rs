@@ -13,12 +13,14 @@ use burn::prelude::*;
 
 pub mod batch_norm;
 pub mod conv2d;
+pub mod direct;
 mod flex;
 pub mod im2col;
 pub mod matmul;
 mod norm_op;
 #[cfg(test)]
 mod tests;
+pub mod transpose;
 
 /// `conv.forward(x)` on these kernels, or `None` where they do not apply.
 ///

@@ -3,6 +3,7 @@
 //! batch 1.
 
 use super::conv2d;
+use super::direct::{self, Pass};
 use super::im2col::ConvGeometry;
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2dConfig;
@@ -30,6 +31,9 @@ fn geometries() -> Vec<ConvGeometry> {
         g(5, [6, 8], [4, 4], [3, 3], [2, 2], [1, 1]),
         g(1, [1, 1], [3, 3], [3, 3], [1, 1], [2, 2]),
         g(40, [8, 16], [2, 2], [3, 3], [1, 1], [1, 1]),
+        // Large enough for the direct path (odd width, non-square kernel).
+        g(2, [16, 17], [16, 19], [3, 3], [1, 1], [1, 1]),
+        g(1, [32, 32], [17, 16], [3, 5], [1, 1], [1, 2]),
     ]
 }
 
@@ -100,6 +104,7 @@ fn assert_close(got: &[f32], want: &[f64], what: &str, g: &ConvGeometry) {
 #[test]
 fn forward_and_gradients_match_a_naive_convolution() {
     let mut rng = Rng::new(7);
+    let mut direct_cases = 0;
     for g in geometries() {
         let [oh, ow] = g.out_size().expect("valid");
         let x = random(g.batch * g.in_channels * g.in_plane(), &mut rng);
@@ -114,7 +119,73 @@ fn forward_and_gradients_match_a_naive_convolution() {
         assert_close(&conv2d::forward(&g, &x, &w), &y, "forward", &g);
         assert_close(&conv2d::input_grad(&g, &w, &dy), &dx, "input grad", &g);
         assert_close(&conv2d::weight_grad(&g, &x, &dy), &dw, "weight grad", &g);
+        assert_close(
+            &conv2d::forward_im2col(&g, &x, &w),
+            &y,
+            "im2col forward",
+            &g,
+        );
+        assert_close(
+            &conv2d::input_grad_im2col(&g, &w, &dy),
+            &dx,
+            "im2col input grad",
+            &g,
+        );
+        assert_close(
+            &conv2d::weight_grad_im2col(&g, &x, &dy),
+            &dw,
+            "im2col weight grad",
+            &g,
+        );
+        // The direct path on every stride-1 geometry it can take, however small.
+        if g.stride == [1, 1] && g.padding[0] < g.kernel[0] && g.padding[1] < g.kernel[1] {
+            direct_cases += 1;
+            assert_close(&direct::forward(&g, &x, &w), &y, "direct forward", &g);
+            assert_close(
+                &direct::input_grad(&g, &w, &dy),
+                &dx,
+                "direct input grad",
+                &g,
+            );
+            assert_close(
+                &direct::weight_grad(&g, &x, &dy),
+                &dw,
+                "direct weight grad",
+                &g,
+            );
+        }
     }
+    assert_eq!(
+        direct_cases, 6,
+        "stride-1 geometries the direct path was checked on"
+    );
+}
+
+#[test]
+fn the_direct_path_takes_stride_1_convolutions_on_large_planes_only() {
+    let g = |[cin, cout]: [usize; 2], size: usize, stride: usize, padding: usize| ConvGeometry {
+        batch: 4,
+        in_channels: cin,
+        out_channels: cout,
+        in_size: [size, size],
+        kernel: [3, 3],
+        stride: [stride, stride],
+        padding: [padding, padding],
+    };
+    let passes = [Pass::Forward, Pass::InputGrad, Pass::WeightGrad];
+    let all = |g: ConvGeometry| passes.map(|pass| direct::applies(&g, pass));
+    assert_eq!(all(g([64, 64], 32, 1, 1)), [true; 3]);
+    assert_eq!(all(g([32, 32], 16, 1, 1)), [true; 3]);
+    assert_eq!(all(g([16, 32], 32, 1, 1)), [false, true, true], "16 in");
+    assert_eq!(all(g([32, 16], 32, 1, 1)), [true, false, true], "16 out");
+    assert_eq!(all(g([64, 64], 8, 1, 1)), [false; 3], "small plane");
+    assert_eq!(all(g([3, 64], 32, 1, 1)), [false; 3], "few channels");
+    assert_eq!(all(g([64, 64], 32, 2, 1)), [false; 3], "stride 2");
+    assert_eq!(
+        all(g([64, 64], 32, 1, 3)),
+        [false; 3],
+        "padding as large as the kernel"
+    );
 }
 
 fn conv_module<B: Backend>(g: &ConvGeometry, device: &B::Device) -> burn::nn::conv::Conv2d<B> {
