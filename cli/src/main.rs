@@ -8,6 +8,12 @@ mod progress;
 
 use clap::{Parser, Subcommand};
 
+/// Large freed buffers kept for the next training step instead of going back to the
+/// kernel (fresh pages cost a page fault each: see `simclr_kernels::BlockCache`).
+#[cfg(feature = "flex")]
+#[global_allocator]
+static ALLOCATOR: simclr_kernels::BlockCache = simclr_kernels::BlockCache::new();
+
 /// SimCLR self-supervised learning: pretrain a ResNet-18 without labels, export and
 /// embed with it.
 #[derive(Parser, Debug)]

@@ -1,7 +1,8 @@
 //! GFLOP/s of the convolution kernels on every convolution shape of the CIFAR ResNet-18
 //! at batch 128 (64 images, two views each), forward, input gradient and weight
 //! gradient, best of a few runs: `cargo bench -p simclr-kernels --bench conv [WIDTH]`.
-//! With `--compare`: the im2col path against the direct one, alternated.
+//! With `--compare`: the im2col path against the direct one, alternated; any other
+//! argument keeps only the shapes whose name contains it (`-- 64 "l2 1x1"`).
 
 use simclr_kernels::conv2d::{
     forward, forward_im2col, input_grad, input_grad_im2col, weight_grad, weight_grad_im2col,
@@ -88,7 +89,12 @@ fn main() {
     );
     let mut total = [0.0f64; 3];
     let mut flops_total = 0.0;
+    // A non-numeric argument keeps only the shapes whose name contains it.
+    let only = args.iter().find(|a| a.parse::<usize>().is_err());
     for (name, g, count) in shapes(width) {
+        if only.is_some_and(|only| !name.contains(only.as_str())) {
+            continue;
+        }
         let case = Case::new(g);
         let times = [
             best(|| forward(&g, &case.input, &case.weight)),
@@ -179,3 +185,7 @@ fn compare(width: usize) {
         );
     }
 }
+
+// As the `simclr` binary does: large buffers reused from one call to the next.
+#[global_allocator]
+static ALLOCATOR: simclr_kernels::BlockCache = simclr_kernels::BlockCache::new();

@@ -12,6 +12,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
 pub mod batch_norm;
+mod block_cache;
 pub mod conv2d;
 pub mod direct;
 mod flex;
@@ -21,6 +22,8 @@ mod norm_op;
 #[cfg(test)]
 mod tests;
 pub mod transpose;
+
+pub use block_cache::{BlockCache, MIN_BLOCK};
 
 /// `conv.forward(x)` on these kernels, or `None` where they do not apply.
 ///
