@@ -15,6 +15,8 @@ use burn::prelude::*;
 mod color;
 pub mod crop;
 mod geometry;
+#[cfg(feature = "flex")]
+mod host;
 mod params;
 pub mod preview;
 
@@ -198,9 +200,19 @@ impl AugmentConfig {
             n * 3 * height * width,
             "two_views: {n} images of 3 x {height} x {width} bytes expected"
         );
+        let params = self.sample(rng, 2 * n, height, width);
+        #[cfg(feature = "flex")]
+        if host::runs_on_host::<B>() {
+            let source = host::Source {
+                pixels,
+                size: [height, width],
+                normalization,
+            };
+            let values = host::views(source, &params, size);
+            return Tensor::from_data(TensorData::new(values, [2 * n, 3, size, size]), device);
+        }
         let images = to_unit_tensor::<B>(pixels, n, height, width, device);
         let images = Tensor::cat(vec![images.clone(), images], 0);
-        let params = self.sample(rng, 2 * n, height, width);
         self.apply(images, &params, size, normalization)
     }
 }

@@ -257,3 +257,42 @@ fn two_views_shape_and_determinism() {
     assert_eq!(values(a.clone()), values(run(1)));
     assert_ne!(values(a), values(run(2)));
 }
+
+#[test]
+fn host_views_match_the_tensor_path() {
+    use crate::backend::AutodiffCpu;
+    assert!(host::runs_on_host::<Cpu>() && host::runs_on_host::<AutodiffCpu>());
+    let normalization = Normalization::cifar10();
+    // Full-strength jitter (hue shifts up to ±0.2 turns), always jittered or grayed out
+    // half the time, blur on, a non-square source and an odd output side.
+    let config = AugmentConfig::new()
+        .with_color_jitter_strength(1.0)
+        .with_color_jitter_prob(0.9)
+        .with_grayscale_prob(0.3)
+        .with_blur(true);
+    let (n, [h, w], side) = (24, [12, 10], 7);
+    let pixels: Vec<u8> = (0..n * 3 * h * w)
+        .map(|i| ((i * 37 + i / 7 * 11) % 256) as u8)
+        .collect();
+    let mut rng = Rng::new(5);
+    let params = config.sample(&mut rng, n, h, w);
+    assert!(params.iter().any(|p| p.jitter.is_none()));
+    assert!(params.iter().any(|p| p.grayscale) && params.iter().any(|p| p.blur_sigma.is_some()));
+    let device = Default::default();
+    let images = to_unit_tensor::<Cpu>(&pixels, n, h, w, &device);
+    let tensor_path = values(config.apply(images, &params, side, &normalization));
+    let source = host::Source {
+        pixels: &pixels,
+        size: [h, w],
+        normalization: &normalization,
+    };
+    let host_path = host::views(source, &params, side);
+    assert_eq!(host_path.len(), tensor_path.len());
+    for (i, (a, b)) in host_path.iter().zip(&tensor_path).enumerate() {
+        assert!(
+            (a - b).abs() < 2e-5,
+            "value {i} (view {}): host {a}, tensor {b}",
+            i / (3 * side * side)
+        );
+    }
+}
