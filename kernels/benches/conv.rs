@@ -90,7 +90,9 @@ fn main() {
     let mut total = [0.0f64; 3];
     let mut flops_total = 0.0;
     // A non-numeric argument keeps only the shapes whose name contains it.
-    let only = args.iter().find(|a| a.parse::<usize>().is_err());
+    let only = args
+        .iter()
+        .find(|a| a.parse::<usize>().is_err() && !a.starts_with("--"));
     for (name, g, count) in shapes(width) {
         if only.is_some_and(|only| !name.contains(only.as_str())) {
             continue;
