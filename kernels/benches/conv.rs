@@ -7,8 +7,8 @@
 use simclr_kernels::conv2d::{
     forward, forward_im2col, input_grad, input_grad_im2col, weight_grad, weight_grad_im2col,
 };
-use simclr_kernels::direct;
 use simclr_kernels::im2col::ConvGeometry;
+use simclr_kernels::{channels_last, direct};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -145,42 +145,46 @@ impl Case {
     }
 }
 
-/// The im2col path against the direct one on every shape the direct path takes,
-/// alternated (this machine's neighbours make single runs differ by ±15%).
+/// The im2col path against the direct one (large planes) or the channels-last one
+/// (every other shape), alternated: this machine's neighbours make single runs differ by
+/// ±15%.
 fn compare(width: usize) {
-    println!("width {width}, batch {BATCH}: GFLOP/s im2col -> direct, best of 4 alternated rounds");
+    println!("width {width}, batch {BATCH}: GFLOP/s im2col -> direct (d) or channels-last (c), best of 4 alternated rounds");
     for (name, g, _) in shapes(width) {
-        if !direct::applies(&g, direct::Pass::WeightGrad) {
-            continue;
-        }
         let case = Case::new(g);
         let (x, w, dy) = (&case.input, &case.weight, &case.grad);
+        let direct = direct::applies(&g, direct::Pass::WeightGrad);
+        let other: [&dyn Fn() -> Vec<f32>; 3] = if direct {
+            [
+                &|| direct::forward(&g, x, w),
+                &|| direct::input_grad(&g, w, dy),
+                &|| direct::weight_grad(&g, x, dy),
+            ]
+        } else {
+            [
+                &|| channels_last::forward(&g, x, w),
+                &|| channels_last::input_grad(&g, w, dy),
+                &|| channels_last::weight_grad(&g, x, dy),
+            ]
+        };
+        let im2col: [&dyn Fn() -> Vec<f32>; 3] = [
+            &|| forward_im2col(&g, x, w),
+            &|| input_grad_im2col(&g, w, dy),
+            &|| weight_grad_im2col(&g, x, dy),
+        ];
         let mut times = [[f64::INFINITY; 2]; 3];
         for _ in 0..4 {
-            let rounds = [
-                [
-                    best(|| forward_im2col(&g, x, w)),
-                    best(|| direct::forward(&g, x, w)),
-                ],
-                [
-                    best(|| input_grad_im2col(&g, w, dy)),
-                    best(|| direct::input_grad(&g, w, dy)),
-                ],
-                [
-                    best(|| weight_grad_im2col(&g, x, dy)),
-                    best(|| direct::weight_grad(&g, x, dy)),
-                ],
-            ];
-            for (time, round) in times.iter_mut().zip(rounds) {
-                time[0] = time[0].min(round[0]);
-                time[1] = time[1].min(round[1]);
+            for (pass, time) in times.iter_mut().enumerate() {
+                time[0] = time[0].min(best(im2col[pass]));
+                time[1] = time[1].min(best(other[pass]));
             }
         }
         let cell = |[a, b]: [f64; 2]| {
             format!("{:6.1} -> {:6.1}", case.flop / a / 1e9, case.flop / b / 1e9)
         };
+        let tag = if direct { "d" } else { "c" };
         println!(
-            "{name:<10} forward {}  input grad {}  weight grad {}",
+            "{name:<10} {tag} forward {}  input grad {}  weight grad {}",
             cell(times[0]),
             cell(times[1]),
             cell(times[2])

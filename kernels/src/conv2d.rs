@@ -6,6 +6,7 @@
 //! thread; here all three are products with a few hundred columns, and the weight
 //! gradient sums per-thread partial products over the batch.
 
+use super::channels_last;
 use super::direct::{self, Pass};
 use super::im2col::{col2im, im2col, ConvGeometry};
 use super::matmul::{matmul, MatRef};
@@ -72,7 +73,8 @@ fn gathered_outputs<'a>(
     gathered
 }
 
-/// The convolution `x ⋆ weight`: [`direct::forward`] where it applies, else im2col.
+/// The convolution `x ⋆ weight`: [`direct::forward`] where it applies, else
+/// [`channels_last::forward`] where it applies, else im2col on channel-first planes.
 ///
 /// # Shapes
 /// - `input`: `[batch, in_channels, in_h, in_w]`
@@ -81,6 +83,8 @@ fn gathered_outputs<'a>(
 pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32]) -> Vec<f32> {
     if direct::applies(geometry, Pass::Forward) {
         direct::forward(geometry, input, weight)
+    } else if channels_last::applies(geometry) {
+        channels_last::forward(geometry, input, weight)
     } else {
         forward_im2col(geometry, input, weight)
     }
@@ -95,6 +99,8 @@ pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32]) -> Vec<f3
 pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) -> Vec<f32> {
     if direct::applies(geometry, Pass::InputGrad) {
         direct::input_grad(geometry, weight, grad_output)
+    } else if channels_last::applies(geometry) {
+        channels_last::input_grad(geometry, weight, grad_output)
     } else {
         input_grad_im2col(geometry, weight, grad_output)
     }
@@ -109,6 +115,8 @@ pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) 
 pub fn weight_grad(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) -> Vec<f32> {
     if direct::applies(geometry, Pass::WeightGrad) {
         direct::weight_grad(geometry, input, grad_output)
+    } else if channels_last::applies(geometry) {
+        channels_last::weight_grad(geometry, input, grad_output)
     } else {
         weight_grad_im2col(geometry, input, grad_output)
     }

@@ -58,7 +58,7 @@ pub fn applies(geometry: &ConvGeometry, pass: Pass) -> bool {
 /// A correlation of channel-first images with a kernel whose weights are laid out
 /// `[kernel_h][kernel_w][channels][out_channels]`.
 #[derive(Debug, Clone, Copy)]
-struct Correlation {
+pub(crate) struct Correlation {
     batch: usize,
     channels: usize,
     out_channels: usize,
@@ -68,7 +68,7 @@ struct Correlation {
 }
 
 impl Correlation {
-    fn padded_width(&self) -> usize {
+    pub(crate) fn padded_width(&self) -> usize {
         self.size[1] + 2 * self.padding[1]
     }
 
@@ -79,14 +79,14 @@ impl Correlation {
 
     /// Length of one padded channel-last image, with `kernel_w − 1` pixels of slack for
     /// the reads of the discarded columns after the last row.
-    fn padded_len(&self) -> usize {
+    pub(crate) fn padded_len(&self) -> usize {
         let rows = self.size[0] + 2 * self.padding[0];
         (rows * self.padded_width() + self.kernel[1] - 1) * self.channels
     }
 
     /// Copies one channel-first image inside the zero borders of `padded` (whose borders
     /// are never written, so they stay zero from one image to the next).
-    fn pad(&self, image: &[f32], padded: &mut [f32]) {
+    pub(crate) fn pad(&self, image: &[f32], padded: &mut [f32]) {
         let ([h, w], [top, left]) = (self.size, self.padding);
         let width = self.padded_width();
         for y in 0..h {
@@ -165,7 +165,7 @@ impl Correlation {
     }
 }
 
-fn correlation(geometry: &ConvGeometry) -> Correlation {
+pub(crate) fn correlation(geometry: &ConvGeometry) -> Correlation {
     Correlation {
         batch: geometry.batch,
         channels: geometry.in_channels,
@@ -178,7 +178,7 @@ fn correlation(geometry: &ConvGeometry) -> Correlation {
 
 /// `[out][in][ky][kx]` weights as `[ky][kx][in][out]`, flipped in both kernel axes for the
 /// input gradient (which then reads `[ky][kx][out][in]`).
-fn rearranged(geometry: &ConvGeometry, weight: &[f32], flipped: bool) -> Vec<f32> {
+pub(crate) fn rearranged(geometry: &ConvGeometry, weight: &[f32], flipped: bool) -> Vec<f32> {
     let (cin, cout, [kh, kw]) = (geometry.in_channels, geometry.out_channels, geometry.kernel);
     let mut out = vec![0.0; weight.len()];
     for (index, value) in weight.iter().enumerate() {
@@ -232,11 +232,22 @@ pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) 
 /// - `grad_output`: `[batch, out_channels, out_h, out_w]`
 /// - output: `[out_channels, in_channels, kernel_h, kernel_w]`
 pub fn weight_grad(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) -> Vec<f32> {
+    summed_over_workers(geometry, |worker, workers| {
+        weight_grad_of(geometry, input, grad_output, worker, workers)
+    })
+}
+
+/// The sum of `partial(worker, workers)` over one worker per thread, each a weight
+/// gradient laid out `[ky][kx][in][out]`, returned as `[out][in][ky][kx]`.
+pub(crate) fn summed_over_workers(
+    geometry: &ConvGeometry,
+    partial: impl Fn(usize, usize) -> Vec<f32> + Sync,
+) -> Vec<f32> {
     let len = geometry.out_channels * geometry.patch_len();
     let workers = rayon::current_num_threads().clamp(1, geometry.batch.max(1));
     let partials: Vec<Vec<f32>> = (0..workers)
         .into_par_iter()
-        .map(|worker| weight_grad_of(geometry, input, grad_output, worker, workers))
+        .map(|worker| partial(worker, workers))
         .collect();
     let mut partials = partials.into_iter();
     let mut total = partials.next().unwrap_or_else(|| vec![0.0; len]);
@@ -245,7 +256,6 @@ pub fn weight_grad(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) 
             *sum += value;
         }
     }
-    // `[ky][kx][in][out]` back to `[out][in][ky][kx]`.
     let (cin, cout, taps) = (
         geometry.in_channels,
         geometry.out_channels,

@@ -13,6 +13,7 @@ use burn::prelude::*;
 
 pub mod batch_norm;
 mod block_cache;
+pub mod channels_last;
 pub mod conv2d;
 pub mod direct;
 mod flex;

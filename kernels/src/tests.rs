@@ -2,9 +2,9 @@
 //! and both gradients, on shapes with strides, padding, odd sizes, non-square kernels and
 //! batch 1.
 
-use super::conv2d;
 use super::direct::{self, Pass};
 use super::im2col::ConvGeometry;
+use super::{channels_last, conv2d};
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::PaddingConfig2d;
@@ -137,6 +137,24 @@ fn forward_and_gradients_match_a_naive_convolution() {
             "im2col weight grad",
             &g,
         );
+        assert_close(
+            &channels_last::forward(&g, &x, &w),
+            &y,
+            "channels-last forward",
+            &g,
+        );
+        assert_close(
+            &channels_last::input_grad(&g, &w, &dy),
+            &dx,
+            "channels-last input grad",
+            &g,
+        );
+        assert_close(
+            &channels_last::weight_grad(&g, &x, &dy),
+            &dw,
+            "channels-last weight grad",
+            &g,
+        );
         // The direct path on every stride-1 geometry it can take, however small.
         if g.stride == [1, 1] && g.padding[0] < g.kernel[0] && g.padding[1] < g.kernel[1] {
             direct_cases += 1;
@@ -186,6 +204,34 @@ fn the_direct_path_takes_stride_1_convolutions_on_large_planes_only() {
         [false; 3],
         "padding as large as the kernel"
     );
+}
+
+#[test]
+fn channel_last_patches_take_kernels_of_2x2_and_up_on_16_channels_and_up() {
+    let g = |cin: usize, size: usize, kernel: usize, stride: usize| ConvGeometry {
+        batch: 4,
+        in_channels: cin,
+        out_channels: 2 * cin,
+        in_size: [size, size],
+        kernel: [kernel, kernel],
+        stride: [stride, stride],
+        padding: [kernel / 2, kernel / 2],
+    };
+    assert!(
+        channels_last::applies(&g(64, 32, 3, 2)),
+        "stride 2, 16×16 out"
+    );
+    assert!(channels_last::applies(&g(128, 8, 3, 1)), "8×8 out");
+    assert!(
+        channels_last::applies(&g(128, 4, 3, 1)),
+        "4×4 out, 1,152-value patches"
+    );
+    assert!(
+        !channels_last::applies(&g(256, 4, 3, 1)),
+        "4×4 out, long patches"
+    );
+    assert!(!channels_last::applies(&g(64, 32, 1, 2)), "1×1 kernel");
+    assert!(!channels_last::applies(&g(3, 32, 3, 1)), "3 channels");
 }
 
 fn conv_module<B: Backend>(g: &ConvGeometry, device: &B::Device) -> burn::nn::conv::Conv2d<B> {
