@@ -1,7 +1,7 @@
 //! The augmentation on the host, view by view across rayon's threads, for the CPU
-//! backend: the same arithmetic as the tensor path ([`AugmentConfig::apply`]), which on
-//! `flex` runs ~60 single-threaded element-wise ops over the whole batch (a sixth of the
-//! CPU samples of a width-16 step, while the other cores wait).
+//! backend: the same arithmetic as the tensor path ([`super::AugmentConfig::apply`]),
+//! which on `flex` runs ~60 single-threaded element-wise ops over the whole batch (a
+//! sixth of the CPU samples of a width-16 step, while the other cores wait).
 //!
 //! Crop, resize and blur use the same matrices as the tensor path, applied to each row's
 //! span of non-zero weights (two for a bilinear resize).
