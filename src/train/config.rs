@@ -151,6 +151,20 @@ impl std::str::FromStr for Preset {
     }
 }
 
+/// Largest encoder base width (the paper's is 64; 1024 already asks for ~100 GB of
+/// weights and activations at batch 512).
+pub const MAX_WIDTH: usize = 1024;
+/// Largest batch (the paper's largest is 8192).
+pub const MAX_BATCH: usize = 65_536;
+/// Largest projection size.
+pub const MAX_PROJECTION: usize = 65_536;
+/// Most epochs, so that step counts stay far from overflowing.
+pub const MAX_EPOCHS: usize = 1_000_000;
+/// Smallest view side: the CIFAR stem's three stride-2 stages need 8 pixels.
+pub const MIN_IMAGE_SIZE: usize = 8;
+/// Largest view side.
+pub const MAX_IMAGE_SIZE: usize = 1024;
+
 impl PretrainConfig {
     /// The configuration of a preset.
     pub fn preset(preset: Preset) -> Self {
@@ -203,7 +217,9 @@ impl PretrainConfig {
         }
     }
 
-    /// Rejects values that cannot run.
+    /// Rejects values that cannot run: non-finite or out-of-range numbers (which would
+    /// also be saved as JSON `null` and make the run folder unreadable), and sizes whose
+    /// allocations or step counts could not be met.
     pub fn validate(&self) -> Result<()> {
         let check = |ok: bool, setting: &'static str, what: &str| {
             if ok {
@@ -212,19 +228,38 @@ impl PretrainConfig {
                 Err(Error::invalid(setting, what))
             }
         };
-        check(self.width > 0, "width", "must be positive")?;
+        let positive = |value: f64| value.is_finite() && value > 0.0;
+        let non_negative = |value: f64| value.is_finite() && value >= 0.0;
+        check(
+            (1..=MAX_WIDTH).contains(&self.width),
+            "width",
+            &format!("must be between 1 and {MAX_WIDTH}"),
+        )?;
         check(
             self.batch_size >= 2,
             "batch_size",
             "batch size must be at least 2 (NT-Xent needs negatives)",
         )?;
-        check(self.epochs > 0, "epochs", "must be positive")?;
-        check(self.temperature > 0.0, "temperature", "must be positive")?;
-        check(self.optimizer.lr > 0.0, "optimizer.lr", "must be positive")?;
         check(
-            self.projection_dim > 0,
+            self.batch_size <= MAX_BATCH,
+            "batch_size",
+            &format!("must be at most {MAX_BATCH}"),
+        )?;
+        check(
+            (1..=MAX_EPOCHS).contains(&self.epochs),
+            "epochs",
+            &format!("must be between 1 and {MAX_EPOCHS}"),
+        )?;
+        check(
+            positive(self.temperature),
+            "temperature",
+            "must be a positive number",
+        )?;
+        self.optimizer.validate()?;
+        check(
+            (1..=MAX_PROJECTION).contains(&self.projection_dim),
             "projection_dim",
-            "must be positive",
+            &format!("must be between 1 and {MAX_PROJECTION}"),
         )?;
         check(
             self.max_steps != Some(0),
@@ -232,9 +267,21 @@ impl PretrainConfig {
             "must be positive when set",
         )?;
         check(
-            self.color_jitter_strength >= 0.0,
+            non_negative(self.color_jitter_strength),
             "color_jitter_strength",
-            "must be non-negative",
+            "must be a non-negative number",
+        )?;
+        check(
+            self.image_size
+                .is_none_or(|side| (MIN_IMAGE_SIZE..=MAX_IMAGE_SIZE).contains(&side)),
+            "image_size",
+            &format!("must be between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} pixels"),
+        )?;
+        check(self.knn.k > 0, "knn.k", "must be positive")?;
+        check(
+            positive(self.knn.temperature),
+            "knn.temperature",
+            "must be a positive number",
         )
     }
 
@@ -284,6 +331,56 @@ mod tests {
             .to_string()
             .contains("batch size"));
         assert_eq!(PretrainConfig::default().resolved_stem(96), Stem::Imagenet);
+    }
+
+    #[test]
+    fn every_unusable_value_is_refused_by_name() {
+        let ok = PretrainConfig::preset(Preset::Small);
+        let with = |change: fn(&mut PretrainConfig)| {
+            let mut config = ok.clone();
+            change(&mut config);
+            config
+        };
+        let cases: [(&str, PretrainConfig); 16] = [
+            ("width", with(|c| c.width = 0)),
+            ("width", with(|c| c.width = MAX_WIDTH + 1)),
+            ("batch_size", with(|c| c.batch_size = MAX_BATCH + 1)),
+            ("epochs", with(|c| c.epochs = usize::MAX)),
+            ("temperature", with(|c| c.temperature = f64::INFINITY)),
+            ("temperature", with(|c| c.temperature = f64::NAN)),
+            ("optimizer.lr", with(|c| c.optimizer.lr = f64::NAN)),
+            (
+                "optimizer.warmup_epochs",
+                with(|c| c.optimizer.warmup_epochs = f64::NAN),
+            ),
+            (
+                "optimizer.weight_decay",
+                with(|c| c.optimizer.weight_decay = -1.0),
+            ),
+            ("optimizer.momentum", with(|c| c.optimizer.momentum = 1.0)),
+            (
+                "optimizer.trust_coefficient",
+                with(|c| c.optimizer.trust_coefficient = 0.0),
+            ),
+            (
+                "color_jitter_strength",
+                with(|c| c.color_jitter_strength = f64::INFINITY),
+            ),
+            ("image_size", with(|c| c.image_size = Some(0))),
+            (
+                "image_size",
+                with(|c| c.image_size = Some(MAX_IMAGE_SIZE + 1)),
+            ),
+            ("knn.k", with(|c| c.knn.k = 0)),
+            ("knn.temperature", with(|c| c.knn.temperature = f64::NAN)),
+        ];
+        for (setting, config) in cases {
+            let err = config.validate().expect_err(setting).to_string();
+            assert!(err.contains(setting), "{setting}: {err}");
+        }
+        assert!(with(|c| c.image_size = Some(MIN_IMAGE_SIZE))
+            .validate()
+            .is_ok());
     }
 
     #[test]
