@@ -181,6 +181,16 @@ fn bad_input_is_a_clear_error() {
     }
     let err = fails(dir, &["pretrain", "--preset", "huge"]);
     assert!(err.contains("unknown preset 'huge'"), "{err}");
+    // Non-finite and out-of-range settings are refused before any work, by name.
+    for (flag, value, setting) in [
+        ("--temperature", "inf", "invalid temperature"),
+        ("--lr", "nan", "invalid optimizer.lr"),
+        ("--width", "100000", "invalid width"),
+        ("--epochs", "18446744073709551615", "invalid epochs"),
+    ] {
+        let err = fails(dir, &["pretrain", "--preset", "tiny", flag, value]);
+        assert!(err.contains(setting), "{flag} {value}: {err}");
+    }
     assert!(!dir
         .join("runs")
         .join("simclr")
