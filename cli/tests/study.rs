@@ -105,6 +105,22 @@ fn supervised_trains_resumes_and_refuses_to_overwrite() {
     assert!(result["top1"].as_f64().unwrap() >= 0.0);
     assert_eq!(csv(&dir.path().join("sup/metrics.csv")).len(), 2);
     assert!(dir.path().join("sup/result.json").exists());
+    for (flag, value) in [("--width", "0"), ("--lr", "nan"), ("--label-fraction", "0")] {
+        let args = with(
+            &["supervised", flag, value],
+            &[SMALL_DATA, &["--run-dir", "bad"]].concat(),
+        );
+        let err = fails(dir.path(), &strs(&args));
+        let setting = flag.trim_start_matches("--").replace('-', "_");
+        assert!(
+            err.contains(&format!("invalid {setting}")),
+            "{flag} {value}: {err}"
+        );
+        assert!(
+            !dir.path().join("bad/checkpoints").exists(),
+            "{flag}: no work done"
+        );
+    }
 }
 
 #[test]

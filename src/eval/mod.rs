@@ -10,4 +10,5 @@ pub mod pca;
 pub mod probing;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod supervised;
+mod supervised_config;
 pub mod tsne;

@@ -4,8 +4,7 @@
 
 use crate::augment::crop::crop_pad_flip;
 use crate::augment::{normalize, to_unit_tensor};
-use crate::backend::BackendKind;
-use crate::data::{Dataset, DatasetSpec};
+use crate::data::Dataset;
 use crate::eval::features::forward_images;
 use crate::eval::head::{report_from_top_k, ProbeReport};
 use crate::eval::probing::{label_subset, labelled};
@@ -13,7 +12,7 @@ use crate::model::{Classifier, ResNetConfig, Stem};
 use crate::rng::Rng;
 use crate::train::checkpoint::{pack, unpack, CheckpointBytes};
 use crate::train::driver::{drive, start, PretrainOptions, Progress};
-use crate::train::optim::{ModuleOptimizer, OptimizerConfig, OptimizerKind, Schedule};
+use crate::train::optim::{ModuleOptimizer, Schedule};
 use crate::train::session::{
     epoch_order, Plan, Position, Session, SessionOptions, TaskStep, TrainingTask,
 };
@@ -26,62 +25,12 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+pub use super::supervised_config::SupervisedConfig;
+
 /// The run folder's configuration file.
 pub const CONFIG_FILE: &str = "supervised.json";
 /// The run folder's result file.
 pub const RESULT_FILE: &str = "result.json";
-
-/// Everything that defines a supervised run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SupervisedConfig {
-    /// The data.
-    pub dataset: DatasetSpec,
-    /// Encoder base width.
-    pub width: usize,
-    /// Encoder stem; from the image size when absent.
-    pub stem: Option<Stem>,
-    /// Share of the labelled training images to train on (stratified, seeded).
-    pub label_fraction: f64,
-    /// Seed of the label subset (the probes' subset seed 0 is the same subset).
-    pub subset_seed: u64,
-    /// Epochs over the labelled subset.
-    pub epochs: usize,
-    /// At least this many steps: small subsets get more epochs.
-    pub min_steps: usize,
-    /// Images per batch (fewer when the subset is smaller).
-    pub batch_size: usize,
-    /// Base learning rate, scaled by batch / 256.
-    pub lr: f64,
-    /// SGD momentum.
-    pub momentum: f64,
-    /// Weight decay.
-    pub weight_decay: f64,
-    /// Seed of initialisation, batch order and augmentation.
-    pub seed: u64,
-    /// Compute backend.
-    pub backend: BackendKind,
-}
-
-impl Default for SupervisedConfig {
-    fn default() -> Self {
-        Self {
-            dataset: DatasetSpec::default(),
-            width: 64,
-            stem: None,
-            label_fraction: 1.0,
-            subset_seed: 0,
-            epochs: 30,
-            min_steps: 0,
-            batch_size: 128,
-            lr: 0.2,
-            momentum: 0.9,
-            weight_decay: 5e-4,
-            seed: 0,
-            backend: BackendKind::Cpu,
-        }
-    }
-}
 
 /// Test results of a supervised run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +117,7 @@ impl SupervisedConfig {
     }
 
     fn plan(&self, data: &Dataset) -> Result<SubsetPlan> {
+        self.validate()?;
         let (_, labels) = labelled(&data.train);
         if labels.is_empty() || data.test.is_empty() {
             return Err(Error::UnsuitableData(format!(
@@ -234,14 +184,7 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
             encoder: encoder.init(device),
             fc: LinearConfig::new(encoder.feature_dim(), plan.classes).init(device),
         });
-        let optimizer = OptimizerConfig {
-            kind: OptimizerKind::Sgd,
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            momentum: config.momentum,
-            warmup_epochs: 0.0,
-            ..OptimizerConfig::paper()
-        };
+        let optimizer = config.optimizer();
         Self {
             model,
             optim: optimizer.init(),
@@ -344,6 +287,7 @@ fn evaluate<B: Backend>(
 mod tests {
     use super::*;
     use crate::backend::AutodiffCpu;
+    use crate::data::DatasetSpec;
     use crate::train::driver::Silent;
     use crate::train::run_dir::RunDir;
 
