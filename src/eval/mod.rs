@@ -10,5 +10,6 @@ pub mod pca;
 pub mod probing;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod supervised;
+#[cfg(not(target_arch = "wasm32"))]
 mod supervised_config;
 pub mod tsne;
