@@ -103,12 +103,40 @@ impl Layout {
         });
     }
 
-    /// The output gradient of image `index` as `out_plane × out_channels` rows.
-    fn grads(&self, grad_output: &[f32], index: usize, grads: &mut [f32]) {
+    /// The patch matrix of images `first..first + images` (`images · out_plane` rows).
+    fn patch_matrix<'a>(
+        &self,
+        input: &[f32],
+        [first, images]: [usize; 2],
+        [padded, patches]: [&'a mut Vec<f32>; 2],
+    ) -> &'a mut [f32] {
+        let padded = resized(padded, self.image.padded_len());
+        let patches = resized(patches, images * self.out_plane() * self.patch_len);
+        for (i, rows) in patches
+            .chunks_exact_mut(self.out_plane() * self.patch_len)
+            .enumerate()
+        {
+            self.patches(input, first + i, padded, rows);
+        }
+        patches
+    }
+
+    /// The output gradients of images `first..first + images` as `images · out_plane ×
+    /// out_channels` rows.
+    fn grad_matrix<'a>(
+        &self,
+        grad_output: &[f32],
+        [first, images]: [usize; 2],
+        buffer: &'a mut Vec<f32>,
+    ) -> &'a mut [f32] {
         let (per_out, plane) = (self.per_out(), self.out_plane());
         let channels = self.geometry.out_channels;
-        let image = &grad_output[index * per_out..][..per_out];
-        transpose(image, [channels, plane], plane, grads, channels);
+        let grads = resized(buffer, images * plane * channels);
+        for (i, rows) in grads.chunks_exact_mut(plane * channels).enumerate() {
+            let image = &grad_output[(first + i) * per_out..][..per_out];
+            transpose(image, [channels, plane], plane, rows, channels);
+        }
+        grads
     }
 
     /// Adds one image's patch-row gradients back onto its padded copy, then writes the
@@ -158,15 +186,9 @@ pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32]) -> Vec<f3
         .for_each_init(Scratch::default, |scratch, (index, out)| {
             let images = out.len() / per_out;
             let rows = images * plane;
-            let padded = resized(&mut scratch.padded, layout.image.padded_len());
-            let patches = resized(&mut scratch.patches, rows * layout.patch_len);
-            for (i, rows) in patches
-                .chunks_exact_mut(plane * layout.patch_len)
-                .enumerate()
-            {
-                layout.patches(input, index * layout.chunk + i, padded, rows);
-            }
             let product = resized(&mut scratch.grads, rows * cout);
+            let buffers = [&mut scratch.padded, &mut scratch.patches];
+            let patches = layout.patch_matrix(input, [index * layout.chunk, images], buffers);
             let patches = MatRef::row_major(patches, rows, layout.patch_len);
             matmul(product, cout, patches, weights, false);
             for (image, values) in out
@@ -200,10 +222,11 @@ pub fn input_grad(geometry: &ConvGeometry, weight: &[f32], grad_output: &[f32]) 
         .for_each_init(Scratch::default, |scratch, (index, grad)| {
             let images = grad.len() / per_in;
             let rows = images * plane;
-            let grads = resized(&mut scratch.grads, rows * cout);
-            for (i, rows) in grads.chunks_exact_mut(plane * cout).enumerate() {
-                layout.grads(grad_output, index * layout.chunk + i, rows);
-            }
+            let grads = layout.grad_matrix(
+                grad_output,
+                [index * layout.chunk, images],
+                &mut scratch.grads,
+            );
             let patch_grads = resized(&mut scratch.patches, rows * layout.patch_len);
             let grads = MatRef::row_major(grads, rows, cout);
             matmul(patch_grads, layout.patch_len, grads, weights_t, false);
@@ -233,18 +256,9 @@ pub fn weight_grad(geometry: &ConvGeometry, input: &[f32], grad_output: &[f32]) 
             let first = index * layout.chunk;
             let images = layout.chunk.min(geometry.batch - first);
             let rows = images * plane;
-            let padded = resized(&mut scratch.padded, layout.image.padded_len());
-            let patches = resized(&mut scratch.patches, rows * layout.patch_len);
-            for (i, rows) in patches
-                .chunks_exact_mut(plane * layout.patch_len)
-                .enumerate()
-            {
-                layout.patches(input, first + i, padded, rows);
-            }
-            let grads = resized(&mut scratch.grads, rows * cout);
-            for (i, rows) in grads.chunks_exact_mut(plane * cout).enumerate() {
-                layout.grads(grad_output, first + i, rows);
-            }
+            let grads = layout.grad_matrix(grad_output, [first, images], &mut scratch.grads);
+            let buffers = [&mut scratch.padded, &mut scratch.patches];
+            let patches = layout.patch_matrix(input, [first, images], buffers);
             let patches = MatRef::row_major(patches, rows, layout.patch_len).t();
             matmul(
                 &mut sum,
