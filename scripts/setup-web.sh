@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time setup for the browser app and its tests: the wasm32 target, wasm-bindgen-cli at
-# the version in Cargo.lock, trunk, Debian's Chromium + ChromeDriver, and the e2e test's npm
-# packages. Safe to run again: what is already there is kept.
+# the version in Cargo.lock, trunk, wasm-opt (binaryen 116), Debian's Chromium +
+# ChromeDriver, and the e2e test's npm packages. Safe to run again: what is already there
+# is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,11 @@ fi
 # it, newer lightningcss/cssparser releases break its build).
 if ! trunk --version 2>/dev/null | grep -q '^trunk 0.21.14'; then
     cargo install trunk --version 0.21.14 --locked
+fi
+
+# wasm-opt for the release build (index.html), at the version Trunk.toml names.
+if ! wasm-opt --version 2>/dev/null | grep -q 'version 116'; then
+    cargo install wasm-opt --version 0.116.1
 fi
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check CI runs, on a fresh machine too: installs what the tests need
-# (scripts/setup-web.sh: wasm32 target, wasm-bindgen-cli, trunk, Chromium, npm packages;
+# (scripts/setup-web.sh: wasm32 target, wasm-bindgen-cli, trunk, wasm-opt, Chromium, npm packages;
 # it keeps what is already there), then formatting, lints, docs, unit and CLI tests, the
 # wasm32 and CUDA builds, the browser app's wasm-bindgen tests and end-to-end test.
 # Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset, except under CI=true).

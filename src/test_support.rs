@@ -30,7 +30,7 @@ pub fn encoder_tensors<B: burn::prelude::Backend>(
     encoder: &crate::model::ResNet<B>,
 ) -> Vec<(String, Vec<u8>)> {
     let normalization = crate::data::Normalization::imagenet();
-    let bytes = crate::model::weights::encoder_to_bytes(encoder, &normalization).unwrap();
+    let bytes = crate::model::weights::encoder_to_bytes(encoder, &normalization, 0).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut tensors: Vec<(String, Vec<u8>)> = file
         .tensors()

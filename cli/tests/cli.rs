@@ -97,9 +97,9 @@ fn presets_come_from_one_table_and_a_step_limit_ends_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let help = ok(dir, &["pretrain", "--help"]);
-    let epochs = "Epochs [default: 2 (micro), 5 (tiny, small), 100 (paper)]";
+    let epochs = "Epochs [default: 10 (micro), 5 (tiny, small), 100 (paper)]";
     assert!(help.contains(epochs), "{help}");
-    assert!(help.contains("micro: width 4, 512 images"), "{help}");
+    assert!(help.contains("micro: width 4, 1,024 images"), "{help}");
     let args = [
         "pretrain",
         "--preset",
@@ -115,7 +115,7 @@ fn presets_come_from_one_table_and_a_step_limit_ends_the_run() {
     let config = std::fs::read_to_string(dir.join("run/config.json")).unwrap();
     let config: serde_json::Value = serde_json::from_str(&config).unwrap();
     assert_eq!(config["width"], 4);
-    assert_eq!(config["batch_size"], 16);
+    assert_eq!(config["batch_size"], 32);
     assert_eq!(config["max_steps"], 3);
     let steps = csv(&dir.join("run/steps.csv"));
     assert_eq!(steps.last().unwrap()[0], "3", "{steps:?}");

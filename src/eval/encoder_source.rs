@@ -1,7 +1,7 @@
 //! Loading a trained encoder from a run folder or a safetensors file.
 
 use crate::data::Normalization;
-use crate::model::weights::encoder_from_bytes;
+use crate::model::weights::{batches_tracked, encoder_from_bytes};
 use crate::model::{ResNet, SimclrModel};
 use crate::train::checkpoint::record_from_bytes;
 use crate::train::run_dir::RunDir;
@@ -16,6 +16,15 @@ pub struct TrainedEncoder<B: Backend> {
     pub encoder: ResNet<B>,
     /// Input normalisation from training, if recorded.
     pub normalization: Option<Normalization>,
+    /// Training steps behind the weights (0 for a random or unrecorded encoder).
+    pub steps: u64,
+}
+
+/// Only the step count of a checkpoint's training state: reading it does not depend on the
+/// training task that wrote the state.
+#[derive(serde::Deserialize)]
+struct StepsDone {
+    step: u64,
 }
 
 /// The encoder of the last checkpoint in a run folder.
@@ -29,10 +38,14 @@ pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<Trai
         )
     })?;
     let model: SimclrModel<B> = config.model(side).init(device);
+    let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
+        .map_err(|e| Error::format(run.last_checkpoint(), format!("training state: {e}")))?
+        .step;
     let record = record_from_bytes::<B, _>(checkpoint.model, device, &run.last_checkpoint())?;
     Ok(TrainedEncoder {
         encoder: model.load_record(record).encoder,
         normalization: config.normalization,
+        steps,
     })
 }
 
@@ -44,6 +57,7 @@ pub fn from_safetensors<B: Backend>(path: &Path, device: &B::Device) -> Result<T
     Ok(TrainedEncoder {
         encoder,
         normalization,
+        steps: batches_tracked(&bytes),
     })
 }
 
@@ -100,6 +114,7 @@ impl EncoderSource {
                 Ok(TrainedEncoder {
                     encoder: model.encoder,
                     normalization: config.normalization,
+                    steps: 0,
                 })
             }
         }

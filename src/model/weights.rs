@@ -66,7 +66,8 @@ fn walk_stage<B: Backend, V: LayerVisitor<B>>(
 enum Entry {
     /// An f32 tensor: its values are the next `shape`-many of the gathered values.
     Floats { name: String, shape: Vec<usize> },
-    /// PyTorch's BatchNorm `num_batches_tracked` buffer (strict loading expects it): 0.
+    /// PyTorch's BatchNorm `num_batches_tracked` buffer (strict loading expects it): the
+    /// training steps, each of which updated the running statistics once.
     Counter { name: String },
 }
 
@@ -107,12 +108,15 @@ pub struct PendingWeights<B: Backend> {
     layout: Vec<Entry>,
     values: Tensor<B, 1>,
     metadata: HashMap<String, String>,
+    batches_tracked: u64,
 }
 
-/// Queues the gathering of the encoder's weights for [`encoder_to_bytes`].
+/// Queues the gathering of the encoder's weights for [`encoder_to_bytes`];
+/// `batches_tracked` is the training steps behind them (PyTorch's `num_batches_tracked`).
 pub fn queue_encoder<B: Backend>(
     encoder: &ResNet<B>,
     normalization: &Normalization,
+    batches_tracked: u64,
 ) -> Result<PendingWeights<B>> {
     let config = encoder.config();
     let mut exporter = Exporter {
@@ -132,6 +136,7 @@ pub fn queue_encoder<B: Backend>(
         layout: exporter.layout,
         values: Tensor::cat(exporter.values, 0),
         metadata,
+        batches_tracked,
     })
 }
 
@@ -139,13 +144,13 @@ impl<B: Backend> PendingWeights<B> {
     /// The safetensors bytes, blocking until the device is done.
     pub fn bytes(self) -> Result<Vec<u8>> {
         let values = crate::io::readback::floats(self.values)?;
-        serialize(self.layout, &values, self.metadata)
+        serialize(self.layout, &values, self.metadata, self.batches_tracked)
     }
 
     /// [`Self::bytes`] without blocking (a browser's WebGPU device).
     pub async fn bytes_async(self) -> Result<Vec<u8>> {
         let values = crate::io::readback::floats_async(self.values).await?;
-        serialize(self.layout, &values, self.metadata)
+        serialize(self.layout, &values, self.metadata, self.batches_tracked)
     }
 }
 
@@ -153,7 +158,9 @@ fn serialize(
     layout: Vec<Entry>,
     values: &[f32],
     metadata: HashMap<String, String>,
+    batches_tracked: u64,
 ) -> Result<Vec<u8>> {
+    let counter = batches_tracked.min(i64::MAX as u64) as i64;
     let mut offset = 0;
     let tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = layout
         .into_iter()
@@ -167,7 +174,7 @@ fn serialize(
                 offset += len;
                 (name, shape, bytes, Dtype::F32)
             }
-            Entry::Counter { name } => (name, vec![], 0i64.to_le_bytes().to_vec(), Dtype::I64),
+            Entry::Counter { name } => (name, vec![], counter.to_le_bytes().to_vec(), Dtype::I64),
         })
         .collect();
     let views = tensors
@@ -260,12 +267,29 @@ pub fn read_f32(file: &SafeTensors, path: &Path, name: &str) -> Result<(Vec<f32>
     Ok((values, view.shape().to_vec()))
 }
 
-/// The encoder's weights as safetensors bytes, with its metadata.
+/// The encoder's weights as safetensors bytes, with its metadata; `batches_tracked` as in
+/// [`queue_encoder`].
 pub fn encoder_to_bytes<B: Backend>(
     encoder: &ResNet<B>,
     normalization: &Normalization,
+    batches_tracked: u64,
 ) -> Result<Vec<u8>> {
-    queue_encoder(encoder, normalization)?.bytes()
+    queue_encoder(encoder, normalization, batches_tracked)?.bytes()
+}
+
+/// The training steps recorded in a safetensors encoder (its stem BatchNorm's
+/// `num_batches_tracked`), 0 when the file has none or it is not a readable count.
+pub fn batches_tracked(bytes: &[u8]) -> u64 {
+    let Ok(file) = SafeTensors::deserialize(bytes) else {
+        return 0;
+    };
+    let Ok(view) = file.tensor("bn1.num_batches_tracked") else {
+        return 0;
+    };
+    match (view.dtype(), <[u8; 8]>::try_from(view.data())) {
+        (Dtype::I64, Ok(le)) => u64::try_from(i64::from_le_bytes(le)).unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// An encoder loaded from safetensors bytes; `path` names the source in errors.
@@ -464,7 +488,7 @@ mod tests {
             mean: [0.1, 0.2, 0.3],
             std: [0.4, 0.5, 0.6],
         };
-        let bytes = encoder_to_bytes(&encoder, &norm).unwrap();
+        let bytes = encoder_to_bytes(&encoder, &norm, 640).unwrap();
         let path = Path::new("roundtrip.safetensors");
         let (loaded, loaded_norm) = encoder_from_bytes::<Cpu>(&bytes, path, &device).unwrap();
         assert_eq!(loaded_norm, Some(norm));
@@ -481,6 +505,11 @@ mod tests {
         let file = SafeTensors::deserialize(&bytes).unwrap();
         assert!(file.names().contains(&"layer2.0.downsample.1.running_var"));
         assert!(file.names().contains(&"layer4.1.bn2.num_batches_tracked"));
+        // Every BatchNorm counts the training steps, as PyTorch's would after as many.
+        let counter = file.tensor("layer4.1.bn2.num_batches_tracked").unwrap();
+        assert_eq!(counter.data(), 640i64.to_le_bytes());
+        assert_eq!(batches_tracked(&bytes), 640);
+        assert_eq!(batches_tracked(b"not safetensors"), 0);
     }
 
     #[test]
@@ -495,7 +524,7 @@ mod tests {
         );
 
         let encoder = ResNetConfig::new().with_width(4).init::<Cpu>(&device);
-        let bytes = encoder_to_bytes(&encoder, &Normalization::imagenet()).unwrap();
+        let bytes = encoder_to_bytes(&encoder, &Normalization::imagenet(), 0).unwrap();
         let file = SafeTensors::deserialize(&bytes).unwrap();
         let kept: Vec<_> = file
             .tensors()

@@ -85,8 +85,8 @@ impl Default for PretrainConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// The browser's first click, on any device (a software GPU included): width 4, batch
-    /// 16, 512 training and 256 test images, 2 epochs.
+    /// The browser's first click, on any device (the CPU fallback included): width 4,
+    /// batch 32, 1,024 training and 512 test images, 10 epochs, τ 0.2, Adam 3e-3.
     Micro,
     /// The smallest useful native run, for demos and tests: width 8, batch 32, 1,000
     /// training and 500 test images, 5 epochs.
@@ -114,7 +114,7 @@ impl Preset {
     /// What the preset is for, in a few words.
     pub fn summary(self) -> &'static str {
         match self {
-            Preset::Micro => "width 4, 512 images, 2 epochs: works everywhere",
+            Preset::Micro => "width 4, 1,024 images, 10 epochs: works everywhere",
             Preset::Tiny => "width 8, 1,000 images, 5 epochs: a quick demo",
             Preset::Small => "width 16, batch 128, 5 epochs: a CPU or laptop GPU",
             Preset::Paper => "ResNet-18 at width 64, batch 512, LARS, 100 epochs: a real GPU",
@@ -201,17 +201,29 @@ impl PretrainConfig {
                 dataset: synthetic(1000, 500),
                 ..Self::preset(Preset::Small)
             },
+            // Tuned so that the page's first run learns on a 2-core CPU in the browser:
+            // over five seeds, its linear probe beats the random encoder's by 6–22 points
+            // at 10% labels and 7–29 at 100% (the previous 2-epoch, batch-16 recipe was
+            // below the random encoder). Width 4 learns only with the lower temperature
+            // and this learning rate; 1e-2 failed on 2 seeds of 3, width 8 costs twice as
+            // much per view for no gain at this budget.
             Preset::Micro => Self {
                 width: 4,
-                batch_size: 16,
-                epochs: 2,
+                batch_size: 32,
+                epochs: 10,
+                temperature: 0.2,
+                optimizer: OptimizerConfig {
+                    lr: 3e-3,
+                    ..OptimizerConfig::small()
+                },
                 knn: KnnConfig {
                     k: 20,
                     train_samples: 5000,
                     test_samples: 0,
                     ..KnnConfig::default()
                 },
-                dataset: synthetic(512, 256),
+                knn_every: 2,
+                dataset: synthetic(1024, 512),
                 ..Self::preset(Preset::Small)
             },
         }
@@ -398,7 +410,7 @@ mod tests {
             "unknown preset 'huge' (expected micro, tiny, small or paper)"
         );
         let micro = PretrainConfig::preset(Preset::Micro);
-        assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 16, 2));
+        assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 32, 10));
         let tiny = PretrainConfig::preset(Preset::Tiny);
         assert_eq!((tiny.width, tiny.batch_size, tiny.epochs), (8, 32, 5));
     }

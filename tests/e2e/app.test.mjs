@@ -1,17 +1,25 @@
 // Serves dist/ on 127.0.0.1 and drives the page in Debian's headless Chromium.
 //
-// 1. WebGPU (SwiftShader, --enable-unsafe-webgpu): train the micro preset on the synthetic
-//    images; the loss appears and falls, kNN is reported, samples and augmented views show;
-//    the linear probe at 100% labels beats chance for the trained and the random encoder; the
-//    t-SNE scatter has one point per test image and shows the image under the pointer; the
-//    encoder downloads as safetensors.
-// 2. CPU fallback (no flag): a malformed dataset file, picked or dropped, gives an error
-//    naming it; the encoder from run 1 loads and probes; a 48-step run continuing from it
-//    pauses, holds still, resumes and finishes; the embeddings download as CSV.
-// 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show, and PyTorch's
-//    ResNet-18 from ../shared/reference loads as an encoder.
+// 0. First screen and default run (WebGPU flag on, so the page sees SwiftShader): Start and
+//    the plan line are in the first viewport at 1280×800 and at 400 px (no sideways
+//    scroll); Start with the defaults picks the CPU path over the software adapter and
+//    says why, ends within 3 minutes, and its encoder's linear probe beats the random
+//    encoder's by at least 5 points at 10% and at 100% labels on at least 500 test images.
+// 1. WebGPU forced (SwiftShader): a few micro steps at batch 16; the shader-compilation
+//    phase is shown before the first report; the loss appears and falls, kNN is reported,
+//    samples and augmented views show; the probe beats chance; the t-SNE scatter has one
+//    point per test image and shows the image under the pointer; the encoder downloads as
+//    safetensors with num_batches_tracked = steps; at 400 px nothing scrolls sideways.
+// 2. CPU (no flag): a malformed dataset file, picked or dropped, gives an error naming it,
+//    beside the data panel too; the encoder from run 1 loads and probes; a run continuing
+//    from it clears the old probe, pauses within a step (+2 s), holds still, resumes and
+//    finishes; a second run stops within a step (+2 s) and says where; the embeddings
+//    download as CSV.
+// 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show what a run will use,
+//    and PyTorch's ResNet-18 from ../shared/reference loads as an encoder.
 //
-// Screenshots and the downloaded encoder go to $E2E_OUT (default target/e2e).
+// Screenshots go to $E2E_OUT (default target/e2e), the first-screen and finished-run ones
+// also to $E2E_DOCS when set (docs/ for the README).
 import { chromium } from "playwright-core";
 import { serve } from "./serve.mjs";
 import { readFile, mkdir } from "node:fs/promises";
@@ -22,6 +30,7 @@ import assert from "node:assert/strict";
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
 const out = process.env.E2E_OUT ?? join(process.cwd(), "..", "..", "target", "e2e");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const docs = process.env.E2E_DOCS;
 const encoderFile = join(out, "encoder.safetensors");
 const CHANCE = 0.1;
 const reference = process.env.SIMCLR_REFERENCE_DIR ?? join(process.cwd(), "..", "..", "..", "shared", "reference");
@@ -55,6 +64,11 @@ async function trainToTheEnd(page, name) {
   assert.equal(status, "done", `${name}: ${error}`);
 }
 
+/// Seconds per step at the default batch, from the views/s shown.
+function stepSeconds(viewsPerS) {
+  return (2 * 32) / Number(viewsPerS);
+}
+
 function checkLosses(name, losses, latest) {
   const values = losses.split(",").map(Number);
   assert.ok(values.length >= 3 && values.every(Number.isFinite), `${name}: losses ${losses}`);
@@ -64,8 +78,8 @@ function checkLosses(name, losses, latest) {
   return values;
 }
 
-async function probe(page, name) {
-  await setValue(page, "label-fraction", "100", "input");
+async function probe(page, name, percent = 100) {
+  await setValue(page, "label-fraction", String(percent), "input");
   await page.getByTestId("probe-run").click();
   await until(page, `${name}: probe`, async () => (await page.getByTestId("probe-accuracy").count()) > 0 && !(await text(page, "working")));
   const trained = Number(await page.getByTestId("probe-accuracy").getAttribute("data-accuracy"));
@@ -75,11 +89,38 @@ async function probe(page, name) {
   return { trained, random };
 }
 
+/// A screenshot in $E2E_OUT, and in $E2E_DOCS when set.
+async function shot(page, file, fullPage = false) {
+  await page.screenshot({ path: join(out, file), fullPage });
+  if (docs) await page.screenshot({ path: join(docs, file), fullPage });
+}
+
+/// Start is in the first viewport and nothing scrolls sideways.
+async function checkFirstScreen(page, name) {
+  const width = page.viewportSize().width;
+  const box = await page.getByTestId("start").boundingBox();
+  assert.ok(box && box.y + box.height <= page.viewportSize().height, `${name}: Start is below the first screen: ${JSON.stringify(box)}`);
+  assert.ok(await page.getByTestId("plan").isVisible(), `${name}: the plan line shows`);
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(scroll <= width, `${name}: the page is ${scroll} px wide in a ${width} px viewport`);
+}
+
+/// Seconds from `click` until `check` holds, polled every 50 ms.
+async function latency(page, what, click, check) {
+  const started = Date.now();
+  await click();
+  for (;;) {
+    if (await check()) return (Date.now() - started) / 1000;
+    assert.ok(Date.now() - started < 60_000, `${what}: not within a minute`);
+    await page.waitForTimeout(50);
+  }
+}
+
 async function withPage(name, flags, body) {
   const server = await serve(dist);
   const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--headless=new", ...flags] });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on("console", (m) => { if (m.type() === "error") console.error(`[${name}] ${m.text()}`); });
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     try {
@@ -93,13 +134,47 @@ async function withPage(name, flags, body) {
   }
 }
 
+async function defaultRun(page) {
+  const name = "default";
+  await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
+  await checkFirstScreen(page, `${name} at 1280×800`);
+  await shot(page, "browser-first-screen.png");
+  await page.setViewportSize({ width: 400, height: 800 });
+  await checkFirstScreen(page, `${name} at 400 px`);
+  await shot(page, "browser-first-screen-400.png");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const test = Number((await text(page, "data-summary")).match(/(\d+) test images/)[1]);
+  assert.ok(test >= 500, `${name}: probes on ${test} test images`);
+  const started = Date.now();
+  await page.getByTestId("start").click();
+  await trainToTheEnd(page, name);
+  const seconds = (Date.now() - started) / 1000;
+  const backend = await text(page, "backend");
+  assert.match(backend, /^CPU \(the WebGPU adapter .* is a software renderer/, `${name}: backend ${backend}`);
+  assert.ok(seconds <= 180, `${name}: the default run took ${seconds} s (at most 180)`);
+  const table = {};
+  for (const percent of [10, 100]) {
+    const { trained, random } = await probe(page, `${name} at ${percent}%`, percent);
+    table[percent] = { trained, random };
+    assert.ok(trained >= random + 0.05, `${name}: at ${percent}% labels the SimCLR probe ${trained} is not 5 points above the random encoder's ${random}`);
+  }
+  await shot(page, "browser-finished.png", true);
+  console.log(`${name}: ${seconds.toFixed(1)} s on "${backend}", ${await text(page, "views-per-s")} views/s, ` +
+    `${test} test images, probe trained vs random: ${JSON.stringify(table)}`);
+}
+
 async function webgpuRun(page) {
   const name = "webgpu";
   await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
-  // SwiftShader runs a few hundred GFLOP an hour: a few steps of the micro preset.
+  // SwiftShader runs a few hundred GFLOP an hour: a few steps of the micro preset at the
+  // batch of 16 it had before the CPU path became the default.
+  await setValue(page, "setting-compute", "webgpu", "change");
+  await setValue(page, "setting-batch-size", "16", "change");
   await setValue(page, "setting-max-steps", "24", "change");
   await page.getByTestId("start").click();
+  await until(page, `${name}: compilation phase`, async () => /compiling the GPU shaders/.test(await text(page, "phase")), 2);
   await trainToTheEnd(page, name);
+  assert.equal(await text(page, "phase"), "", `${name}: no phase after the run`);
   const backend = await text(page, "backend");
   assert.match(backend, /^WebGPU/, `${name}: backend ${backend}`);
   assert.equal(await text(page, "step"), "24 / 24", `${name}: the step limit holds`);
@@ -124,6 +199,15 @@ async function webgpuRun(page) {
   const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
   assert.ok(header["conv1.weight"] && header["layer4.1.bn2.running_var"], `${name}: torchvision names in the file`);
   assert.equal(header.__metadata__.width, "4", `${name}: width in the metadata`);
+  const counter = header["layer1.0.bn1.num_batches_tracked"];
+  const at = 8 + Number(bytes.readBigUInt64LE(0)) + counter.data_offsets[0];
+  assert.equal(bytes.readBigInt64LE(at), 24n, `${name}: num_batches_tracked counts the steps`);
+  await page.setViewportSize({ width: 400, height: 800 });
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(scroll <= 400, `${name}: the finished page is ${scroll} px wide at 400 px`);
+  await shot(page, "browser-finished-400.png", true);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await shot(page, "browser-webgpu.png", true);
   console.log(`${name}: backend "${backend}", losses ${losses.join(" → ")}, ` +
     `probe ${accuracy.trained} vs random ${accuracy.random}, ${points} t-SNE points, ${bytes.length}-byte encoder`);
 }
@@ -135,6 +219,7 @@ async function cpuRun(page) {
   await page.waitForFunction(() => document.querySelector("[data-testid=error]"));
   const error = await text(page, "error");
   assert.match(error, /data_batch_1\.bin/, `${name}: the error names the file: ${error}`);
+  assert.equal(await text(page, "error-data"), error, `${name}: the error shows beside the data panel`);
   // The same through drag and drop: a file dropped on the data panel.
   await page.getByTestId("use-synthetic").click();
   await page.waitForFunction(() => !document.querySelector("[data-testid=error]"));
@@ -154,13 +239,19 @@ async function cpuRun(page) {
   await until(page, `${name}: encoder loads`, async () => /width 4/.test(await text(page, "loaded")), 2);
   const loaded = await probe(page, `${name} (loaded encoder)`);
 
-  // Continue training the loaded encoder.
+  // Continue training the loaded encoder: the loaded encoder's probe is gone at once.
   await page.getByTestId("setting-start-from-loaded").check();
   await setValue(page, "setting-max-steps", "48", "change");
   await page.getByTestId("start").click();
+  assert.equal(await page.getByTestId("probe-accuracy").count(), 0, `${name}: the last encoder's probe is cleared`);
   await until(page, `${name}: first reports`, async () => Number((await text(page, "step")).split(" / ")[0]) >= 5);
-  await page.getByTestId("pause").click();
-  await until(page, `${name}: pause`, async () => (await text(page, "status")) === "paused", 1);
+  const step = stepSeconds(await text(page, "views-per-s"));
+  const pause = await latency(page, `${name}: pause`, async () => {
+    await page.getByTestId("pause").click();
+    const answered = (await text(page, "status")) === "paused" || (await page.getByTestId("pause").isDisabled());
+    assert.ok(answered, `${name}: Pause shows at once`);
+  }, async () => (await text(page, "status")) === "paused");
+  assert.ok(pause <= step + 2, `${name}: paused after ${pause} s (a step is ${step} s)`);
   const held = await text(page, "step");
   await page.waitForTimeout(2000);
   assert.equal(await text(page, "step"), held, `${name}: no steps while paused`);
@@ -170,14 +261,30 @@ async function cpuRun(page) {
   assert.match(backend, /^CPU/, `${name}: backend ${backend}`);
   assert.equal(await text(page, "step"), "48 / 48", `${name}: the step limit holds`);
   const losses = checkLosses(name, await page.getByTestId("loss-chart").getAttribute("data-losses"), await text(page, "loss"));
+  const views = await text(page, "views-per-s");
+
+  // A run that is stopped says where.
+  await setValue(page, "setting-max-steps", "200", "change");
+  await page.getByTestId("start").click();
+  await until(page, `${name}: second run reports`, async () => Number((await text(page, "step")).split(" / ")[0]) >= 5);
+  const stop = await latency(page, `${name}: stop`, async () => {
+    await page.getByTestId("stop").click();
+    const answered = /^stopped/.test(await text(page, "status")) || (await page.getByTestId("stop").isDisabled());
+    assert.ok(answered, `${name}: Stop shows at once`);
+  }, async () => /^stopped at step \d+$/.test(await text(page, "status")));
+  assert.ok(stop <= step + 2, `${name}: stopped after ${stop} s (a step is ${step} s)`);
+  const stoppedAt = Number((await text(page, "status")).match(/\d+/)[0]);
+  assert.ok(stoppedAt >= 5 && stoppedAt < 200, `${name}: stopped at step ${stoppedAt}`);
+
   const accuracy = await probe(page, name);
   const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
   const rows = (await readFile(await csv.path(), "utf8")).trim().split("\n");
+  const test = Number((await text(page, "data-summary")).match(/(\d+) test images/)[1]);
   assert.equal(rows[0].split(",").length, 1 + 32, `${name}: label + 32 features per row`);
-  assert.equal(rows.length, 1 + 256, `${name}: one row per test image`);
-  const views = await text(page, "views-per-s");
+  assert.equal(rows.length, 1 + test, `${name}: one row per test image`);
   console.log(`${name}: backend "${backend}", losses ${losses.join(" → ")}, ${views} views/s, ` +
-    `loaded-encoder probe ${loaded.trained}, probe ${accuracy.trained} vs random ${accuracy.random}`);
+    `loaded-encoder probe ${loaded.trained}, probe ${accuracy.trained} vs random ${accuracy.random}, ` +
+    `pause ${pause.toFixed(2)} s, stop ${stop.toFixed(2)} s (step ${step.toFixed(2)} s), stopped at step ${stoppedAt}`);
 }
 
 // Files made elsewhere: real CIFAR-10 batch files load and show; PyTorch's ResNet-18
@@ -187,7 +294,7 @@ async function realFiles(page) {
   await page.getByTestId("data-files").setInputFiles(["data_batch_1.bin", "test_batch.bin"].map((f) => join(dir, f)));
   await until(page, "cifar10: files load", async () => (await text(page, "data-summary")).startsWith("cifar10"), 2);
   const summary = await text(page, "data-summary");
-  assert.match(summary, /^cifar10: 512 training and 256 test images of 32×32 px, 10 classes/, summary);
+  assert.match(summary, /^cifar10: 1024 training and 512 test images of 32×32 px, 10 classes \(of 10000 and 10000 in the files/, summary);
   assert.equal(await page.getByTestId("samples").count(), 1);
   const pytorch = join(reference, "resnet18_w16_cifar.safetensors");
   if (existsSync(pytorch)) {
@@ -198,8 +305,9 @@ async function realFiles(page) {
 }
 
 await mkdir(out, { recursive: true });
-// E2E_ONLY=cpu,files runs those parts alone (cpu needs the first part's encoder file).
-const parts = (process.env.E2E_ONLY ?? "webgpu,cpu,files").split(",");
+// E2E_ONLY=default,cpu,files runs those parts alone (cpu needs the first part's encoder file).
+const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files").split(",");
+if (parts.includes("default")) await withPage("default", ["--enable-unsafe-webgpu"], defaultRun);
 if (parts.includes("webgpu")) await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
 if (parts.includes("cpu")) await withPage("cpu-fallback", [], cpuRun);
 if (parts.includes("files") && process.env.SIMCLR_CIFAR10_DIR) await withPage("real-files", [], realFiles);

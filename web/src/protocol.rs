@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use simclr::eval::probing::ProbeResult;
 
-pub use crate::settings::RunSettings;
+pub use crate::settings::{ComputeChoice, RunSettings};
 
 /// A file as the page read it: its name and bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,10 +35,11 @@ pub enum Command {
     Resume,
     /// End training after the current step; the model is kept.
     Stop,
-    /// Use these dataset files instead of the synthetic images.
-    LoadData(Vec<FileBytes>),
-    /// Go back to the built-in synthetic images.
-    UseSynthetic,
+    /// Use these dataset files instead of the synthetic images (previewed with the
+    /// page's settings).
+    LoadData(Vec<FileBytes>, RunSettings),
+    /// Go back to the built-in synthetic images, made to the page's settings.
+    UseSynthetic(RunSettings),
     /// Shows the dataset's sample grid and a fresh pair of augmented views.
     Preview(RunSettings),
     /// Linear probes of the trained and a random encoder at this label fraction.
@@ -55,8 +56,13 @@ pub enum Command {
     },
     /// The trained encoder as safetensors.
     ExportEncoder,
-    /// Use this safetensors encoder (from `simclr export` or this page).
-    ImportEncoder(FileBytes),
+    /// Use this safetensors encoder (from `simclr export` or this page), on this backend.
+    ImportEncoder {
+        /// The weights file.
+        file: FileBytes,
+        /// Where to hold and run it.
+        compute: ComputeChoice,
+    },
     /// The test images' features `h`.
     ExportEmbeddings(EmbeddingFormat),
 }
@@ -66,10 +72,13 @@ pub enum Command {
 pub struct DataSummary {
     /// Short name (`synthetic`, `cifar10`, `stl10`).
     pub name: String,
-    /// Training images.
+    /// Training images: in the files, or made for the settings (`generated`).
     pub train: usize,
-    /// Test images.
+    /// Test images: in the files, or made for the settings.
     pub test: usize,
+    /// The synthetic set, generated at the settings' image counts (uploaded files are
+    /// cut to them when a run starts).
+    pub generated: bool,
     /// Image side in pixels.
     pub side: usize,
     /// Class names.
@@ -144,8 +153,13 @@ pub enum Event {
     Paused,
     /// Training goes on.
     Resumed,
-    /// Training ended (finished or stopped); the model is kept.
-    Done,
+    /// Training ended; the model is kept.
+    Done {
+        /// Steps done.
+        step: usize,
+        /// Whether Stop ended it before its last step.
+        stopped: bool,
+    },
     /// Probe results.
     Probe(ProbeComparison),
     /// A t-SNE map.

@@ -8,6 +8,47 @@ pub use simclr::train::config::Preset;
 use simclr::train::config::PretrainConfig;
 use simclr::train::optim::{OptimizerConfig, OptimizerKind};
 
+/// Where the worker computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ComputeChoice {
+    /// WebGPU on a hardware adapter; the CPU where there is no adapter or only a software
+    /// one (SwiftShader, llvmpipe), which is many times slower than the CPU path.
+    #[default]
+    Auto,
+    /// The CPU path even where WebGPU exists.
+    Cpu,
+    /// WebGPU on whatever adapter the browser gives, software ones included.
+    WebGpu,
+}
+
+impl ComputeChoice {
+    /// Every choice, in the order the page lists them.
+    pub const ALL: [ComputeChoice; 3] = [Self::Auto, Self::Cpu, Self::WebGpu];
+
+    /// The value in the page's menu.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+            Self::WebGpu => "webgpu",
+        }
+    }
+
+    /// The choice in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Auto => "automatic (WebGPU on a real GPU, else the CPU)",
+            Self::Cpu => "the CPU",
+            Self::WebGpu => "WebGPU, even on a software adapter",
+        }
+    }
+
+    /// The choice of a menu value.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
 /// Everything the page lets the user set for a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
@@ -37,8 +78,8 @@ pub struct RunSettings {
     pub train_images: usize,
     /// Test images used for kNN, probes and t-SNE (0 = all; the synthetic set's size).
     pub test_images: usize,
-    /// Use the CPU backend even where WebGPU exists.
-    pub force_cpu: bool,
+    /// Where to compute: WebGPU, the CPU, or chosen from the browser's adapter.
+    pub compute: ComputeChoice,
     /// Start from the loaded encoder's weights instead of a random initialisation.
     pub start_from_loaded: bool,
 }
@@ -70,7 +111,7 @@ impl RunSettings {
                 .train_images
                 .unwrap_or(config.dataset.synthetic_train_size),
             test_images: config.dataset.synthetic_test_size,
-            force_cpu: false,
+            compute: ComputeChoice::Auto,
             start_from_loaded: false,
         }
     }
@@ -79,7 +120,7 @@ impl RunSettings {
     pub fn matching_preset(&self) -> Option<Preset> {
         Preset::ALL.into_iter().find(|&p| {
             let preset = Self {
-                force_cpu: self.force_cpu,
+                compute: self.compute,
                 start_from_loaded: self.start_from_loaded,
                 ..Self::preset(p)
             };
@@ -93,9 +134,10 @@ impl RunSettings {
         (or(self.train_images, 5000), or(self.test_images, 1000))
     }
 
-    /// The core configuration of the run: the micro preset's, with the page's settings.
+    /// The core configuration of the run: the matching preset's (the micro preset's for
+    /// custom settings), with the page's settings.
     pub fn pretrain_config(&self) -> PretrainConfig {
-        let base = PretrainConfig::preset(Preset::Micro);
+        let base = PretrainConfig::preset(self.matching_preset().unwrap_or(Preset::Micro));
         let optimizer = OptimizerConfig {
             kind: self.optimizer,
             lr: self.lr,

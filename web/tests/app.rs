@@ -7,9 +7,11 @@ use leptos::prelude::*;
 use simclr::eval::head::HeadKind;
 use simclr::eval::probing::ProbeResult;
 use simclr::train::optim::OptimizerKind;
+use simclr_web::components::{summary_line, Place};
 use simclr_web::components::{Charts, ProbeResults, RunState, Status};
-use simclr_web::protocol::{Event, ProbeComparison};
-use simclr_web::settings::{Preset, RunSettings};
+use simclr_web::protocol::{DataSummary, Event, ProbeComparison};
+use simclr_web::settings::{ComputeChoice, Preset, RunSettings};
+use simclr_web::worker::compute::is_software;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -29,7 +31,7 @@ fn progress(step: usize, loss: f64) -> Event {
 #[wasm_bindgen_test]
 fn presets_are_the_core_table() {
     let micro = RunSettings::preset(Preset::Micro).pretrain_config();
-    assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 16, 2));
+    assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 32, 10));
     assert_eq!(micro.optimizer.kind, OptimizerKind::Adam);
     let paper = RunSettings::preset(Preset::Paper);
     assert_eq!((paper.width, paper.optimizer), (64, OptimizerKind::Lars));
@@ -54,18 +56,27 @@ fn presets_are_the_core_table() {
             (core.width, core.batch_size, core.epochs, core.optimizer.lr),
             "{preset}"
         );
+        assert_eq!(
+            (page.temperature, page.knn_every, page.knn.k),
+            (core.temperature, core.knn_every, core.knn.k),
+            "{preset}"
+        );
     }
     let custom = RunSettings {
         width: 6,
         ..RunSettings::default()
     };
     assert_eq!(custom.matching_preset(), None);
-    // Ticking "use the CPU" keeps the preset.
-    let cpu = RunSettings {
-        force_cpu: true,
-        ..RunSettings::default()
-    };
-    assert_eq!(cpu.matching_preset(), Some(Preset::Micro));
+    // Where it computes is not part of the preset.
+    for compute in ComputeChoice::ALL {
+        let settings = RunSettings {
+            compute,
+            ..RunSettings::default()
+        };
+        assert_eq!(settings.matching_preset(), Some(Preset::Micro));
+        assert_eq!(ComputeChoice::from_key(compute.key()), Some(compute));
+    }
+    assert_eq!(RunSettings::default().compute, ComputeChoice::Auto);
 }
 
 #[wasm_bindgen_test]
@@ -76,7 +87,7 @@ fn the_step_limit_reaches_the_core() {
         ..RunSettings::default()
     };
     assert_eq!(capped.pretrain_config().max_steps, Some(7));
-    assert_eq!(RunSettings::default().synthetic_sizes(), (512, 256));
+    assert_eq!(RunSettings::default().synthetic_sizes(), (1024, 512));
     let all = RunSettings {
         train_images: 0,
         test_images: 0,
@@ -115,8 +126,15 @@ fn events_drive_the_page_state() {
     assert_eq!(state.status.get_untracked(), Status::Paused);
     state.apply(Event::Resumed, |_| None);
     assert!(!state.has_encoder.get_untracked());
-    state.apply(Event::Done, |_| None);
+    state.apply(
+        Event::Done {
+            step: 32,
+            stopped: false,
+        },
+        |_| None,
+    );
     assert_eq!(state.status.get_untracked(), Status::Done);
+    assert_eq!(state.status.get_untracked().label(), "done");
     assert!(state.has_encoder.get_untracked());
     // An error after a run (a bad file) is shown but does not undo the finished run.
     state.apply(Event::Error("bad.bin: too short".into()), |_| None);
@@ -241,4 +259,112 @@ fn png_bytes_get_a_blob_url() {
 fn embeddings_csv_has_a_header_and_a_row_per_image() {
     let csv = simclr_web::worker::evaluate::embeddings_csv(&[0.5, -1.0, 2.0, 0.25], &[3, 7], 2);
     assert_eq!(csv, "label,h0,h1\n3,0.5,-1\n7,2,0.25\n");
+}
+
+#[wasm_bindgen_test]
+fn stop_and_pause_show_at_once_and_a_stopped_run_says_where() {
+    let owner = Owner::new();
+    owner.set();
+    let state = RunState::new();
+    state.begin_run();
+    state.apply(progress(10, 3.2), |_| None);
+    state.request("stopping");
+    assert_eq!(
+        state.pending.get_untracked().as_deref(),
+        Some("stopping after the current step…")
+    );
+    state.apply(
+        Event::Done {
+            step: 11,
+            stopped: true,
+        },
+        |_| None,
+    );
+    assert_eq!(state.status.get_untracked(), Status::Stopped(11));
+    assert_eq!(state.status.get_untracked().label(), "stopped at step 11");
+    assert!(state.pending.get_untracked().is_none());
+    assert!(state.has_encoder.get_untracked());
+    state.request("pausing");
+    state.apply(Event::Paused, |_| None);
+    assert!(state.pending.get_untracked().is_none());
+}
+
+#[wasm_bindgen_test]
+fn a_new_run_clears_the_last_encoders_results() {
+    let owner = Owner::new();
+    owner.set();
+    let state = RunState::new();
+    state.apply(
+        Event::EncoderLoaded("a.safetensors: width 4".into()),
+        |_| None,
+    );
+    state.apply(
+        Event::Probe(ProbeComparison {
+            trained: probe_result(0.5),
+            random: probe_result(0.2),
+            classes: vec!["a".into(), "b".into()],
+        }),
+        |_| None,
+    );
+    state.sprite_url.set(Some("blob:x".into()));
+    assert!(state.probe.get_untracked().is_some());
+    state.begin_run();
+    assert!(state.probe.get_untracked().is_none());
+    assert!(state.tsne.get_untracked().is_none() && state.sprite_url.get_untracked().is_none());
+    assert!(
+        !state.has_encoder.get_untracked(),
+        "nothing to probe until the run ends"
+    );
+    assert!(state.loaded_replaced.get_untracked());
+    // An error belongs to the control whose task failed.
+    state.begin_task(Place::Probe, "probing the encoders");
+    state.apply(Event::Error("no encoder".into()), |_| None);
+    assert_eq!(state.place.get_untracked(), Place::Probe);
+}
+
+#[wasm_bindgen_test]
+fn the_data_summary_says_what_a_run_will_use() {
+    let cifar = DataSummary {
+        name: "cifar10".into(),
+        train: 10_000,
+        test: 10_000,
+        generated: false,
+        side: 32,
+        classes: vec!["c".into(); 10],
+    };
+    let line = summary_line(&cifar, &RunSettings::default());
+    assert!(
+        line.starts_with("cifar10: 1024 training and 512 test images of 32×32 px, 10 classes (of 10000 and 10000 in the files"),
+        "{line}"
+    );
+    let all = RunSettings {
+        train_images: 0,
+        test_images: 0,
+        ..RunSettings::default()
+    };
+    assert_eq!(
+        summary_line(&cifar, &all),
+        "cifar10: 10000 training and 10000 test images of 32×32 px, 10 classes"
+    );
+    let synthetic = DataSummary {
+        name: "synthetic".into(),
+        train: 5,
+        test: 5,
+        generated: true,
+        ..cifar
+    };
+    let line = summary_line(&synthetic, &RunSettings::default());
+    assert!(
+        line.starts_with("synthetic: 1024 training and 512 test images"),
+        "{line}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn software_adapters_are_recognised() {
+    assert!(is_software(false, "google swiftshader Subzero"));
+    assert!(is_software(false, "mesa llvmpipe (LLVM 15.0.7, 256 bits)"));
+    assert!(is_software(true, "some adapter"));
+    assert!(!is_software(false, "nvidia ampere NVIDIA GeForce RTX 3080"));
+    assert!(!is_software(false, "apple metal-3"));
 }

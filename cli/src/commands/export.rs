@@ -25,7 +25,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let normalization = trained
         .normalization
         .unwrap_or_else(simclr::data::Normalization::imagenet);
-    let bytes = simclr::model::weights::encoder_to_bytes(&trained.encoder, &normalization)?;
+    let bytes =
+        simclr::model::weights::encoder_to_bytes(&trained.encoder, &normalization, trained.steps)?;
     simclr::io::atomic::write_atomic(&args.out, &bytes)?;
     eprintln!("wrote {} ({} bytes)", args.out.display(), bytes.len());
     Ok(())

@@ -1,7 +1,9 @@
 //! Start, Pause / Resume and Stop, and the run's live numbers.
 
+use super::data_panel::images_used;
+use super::error_note::ErrorNote;
 use super::link::WorkerLink;
-use super::state::{RunState, Status};
+use super::state::{Place, RunState, Status};
 use crate::protocol::Command;
 use leptos::prelude::*;
 
@@ -20,16 +22,21 @@ pub fn Controls() -> impl IntoView {
     let pause_or_resume = {
         let link = link.clone();
         move |_| {
-            let command = if state.status.get_untracked() == Status::Paused {
-                Command::Resume
+            if state.status.get_untracked() == Status::Paused {
+                state.pending.set(Some("resuming…".into()));
+                link.send(Command::Resume);
             } else {
-                Command::Pause
-            };
-            link.send(command);
+                state.request("pausing");
+                link.send(Command::Pause);
+            }
         }
     };
-    let stop = move |_| link.send(Command::Stop);
+    let stop = move |_| {
+        state.request("stopping");
+        link.send(Command::Stop);
+    };
     let running = move || state.status.get().running();
+    let answered = move || running() && state.pending.get().is_none();
     let busy = move || running() || state.working.get().is_some();
     let pause_label = move || {
         if state.status.get() == Status::Paused {
@@ -46,13 +53,16 @@ pub fn Controls() -> impl IntoView {
     };
     view! {
         <section class="controls">
+            <p class="plan" data-testid="plan">{move || plan(state)}</p>
             <button data-testid="start" on:click=start disabled=busy>"Start"</button>
-            <button data-testid="pause" on:click=pause_or_resume disabled=move || !running()>{pause_label}</button>
-            <button data-testid="stop" on:click=stop disabled=move || !running()>"Stop"</button>
+            <button data-testid="pause" on:click=pause_or_resume disabled=move || !answered()>{pause_label}</button>
+            <button data-testid="stop" on:click=stop disabled=move || !answered()>"Stop"</button>
             <span class="working" data-testid="working">{move || state.working.get().unwrap_or_default()}</span>
+            <span class="phase" data-testid="phase">{move || phase(state)}</span>
+            <ErrorNote place=Place::Run/>
             <table class="numbers">
                 <tr>
-                    <th>"status"</th><td data-testid="status">{move || state.status.get().word()}</td>
+                    <th>"status"</th><td data-testid="status">{move || state.status.get().label()}</td>
                     <th>"backend"</th><td data-testid="backend">{move || state.backend.get()}</td>
                 </tr>
                 <tr>
@@ -70,4 +80,40 @@ pub fn Controls() -> impl IntoView {
             </table>
         </section>
     }
+}
+
+/// What the run is doing when the numbers alone would not say: an unanswered Pause or
+/// Stop, or the wait before the first step (WebGPU compiles its shaders then).
+fn phase(state: RunState) -> String {
+    if let Some(pending) = state.pending.get() {
+        return pending;
+    }
+    let first_step = state.status.get() == Status::Training && state.step.get().0 == 0;
+    if !first_step {
+        return String::new();
+    }
+    if state.backend.with(|b| b.starts_with("WebGPU")) {
+        "compiling the GPU shaders: the first steps take up to a minute or two".into()
+    } else {
+        "preparing the first step".into()
+    }
+}
+
+/// What Start will do, in one line.
+fn plan(state: RunState) -> String {
+    let settings = state.settings.get();
+    let (images, (train, _)) = state.data.with(|d| match d {
+        Some(d) => (d.name.clone(), images_used(d, &settings)),
+        None => ("synthetic".into(), settings.synthetic_sizes()),
+    });
+    let steps_per_epoch = train / settings.batch_size.max(1);
+    let mut steps = steps_per_epoch * settings.epochs;
+    if settings.max_steps > 0 {
+        steps = steps.min(settings.max_steps);
+    }
+    format!(
+        "Start trains a width-{} ResNet-18 with SimCLR on {train} {images} images: {steps} \
+         steps of {} images, two augmented views each. Then probe it with a few labels below.",
+        settings.width, settings.batch_size,
+    )
 }

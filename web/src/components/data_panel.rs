@@ -1,10 +1,12 @@
 //! The data: built-in synthetic images or the user's CIFAR-10 / STL-10 files (picked or
 //! dropped, read locally), a grid of samples and the live pair of augmented views.
 
+use super::error_note::ErrorNote;
 use super::files::read_all;
 use super::link::WorkerLink;
-use super::state::RunState;
-use crate::protocol::Command;
+use super::state::{Place, RunState};
+use crate::protocol::{Command, DataSummary};
+use crate::settings::RunSettings;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -12,10 +14,10 @@ use wasm_bindgen::JsCast;
 /// Reads the files and hands them to the worker.
 fn load(list: Option<web_sys::FileList>, state: RunState, link: WorkerLink) {
     let Some(list) = list else { return };
-    state.begin_task("reading the files");
+    state.begin_task(Place::Data, "reading the files");
     spawn_local(async move {
         match read_all(list).await {
-            Ok(files) => link.send(Command::LoadData(files)),
+            Ok(files) => link.send(Command::LoadData(files, state.settings.get_untracked())),
             Err(message) => state.fail(message),
         }
     });
@@ -54,24 +56,15 @@ pub fn DataPanel() -> impl IntoView {
         dragging.set(true);
     };
     let use_synthetic = move |_| {
-        state.begin_task("generating the synthetic images");
-        link.send(Command::UseSynthetic);
+        state.begin_task(Place::Data, "generating the synthetic images");
+        link.send(Command::UseSynthetic(state.settings.get_untracked()));
     };
     let busy = move || state.status.get().running() || state.working.get().is_some();
     let summary = move || {
-        state.data.with(|d| {
-            d.as_ref().map(|d| {
-                format!(
-                    "{}: {} training and {} test images of {}×{} px, {} classes",
-                    d.name,
-                    d.train,
-                    d.test,
-                    d.side,
-                    d.side,
-                    d.classes.len()
-                )
-            })
-        })
+        let settings = state.settings.get();
+        state
+            .data
+            .with(|d| d.as_ref().map(|d| summary_line(d, &settings)))
     };
     view! {
         <section class="panel data">
@@ -81,6 +74,7 @@ pub fn DataPanel() -> impl IntoView {
                 <input type="file" multiple=true accept=".bin,.gz,.tgz,.txt" data-testid="data-files" on:change=on_pick disabled=busy/>
                 <button data-testid="use-synthetic" on:click=use_synthetic disabled=busy>"Use synthetic images"</button>
             </div>
+            <ErrorNote place=Place::Data/>
             <p data-testid="data-summary">{summary}</p>
             <div class="images">
                 <figure>
@@ -94,4 +88,39 @@ pub fn DataPanel() -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// What a run will train and test on: the synthetic set at the settings' sizes, or the
+/// files cut to them.
+pub fn summary_line(data: &DataSummary, settings: &RunSettings) -> String {
+    let (train, test) = images_used(data, settings);
+    let mut line = format!(
+        "{}: {train} training and {test} test images of {side}×{side} px, {} classes",
+        data.name,
+        data.classes.len(),
+        side = data.side,
+    );
+    if !data.generated && (train, test) != (data.train, data.test) {
+        line += &format!(
+            " (of {} and {} in the files: set \"training images\" and \"test images\" to 0 \
+             under advanced to use them all)",
+            data.train, data.test
+        );
+    }
+    line
+}
+
+/// The training and test images a run will use.
+pub fn images_used(data: &DataSummary, settings: &RunSettings) -> (usize, usize) {
+    if data.generated {
+        return settings.synthetic_sizes();
+    }
+    let used = |wanted: usize, there: usize| match wanted {
+        0 => there,
+        n => n.min(there),
+    };
+    (
+        used(settings.train_images, data.train),
+        used(settings.test_images, data.test),
+    )
 }

@@ -1,9 +1,10 @@
 //! Checkpoints and embeddings: download the encoder as safetensors (the format of
 //! `simclr export`), load one to probe, map or continue training, download embeddings.
 
+use super::error_note::ErrorNote;
 use super::files::read_all;
 use super::link::WorkerLink;
-use super::state::RunState;
+use super::state::{Place, RunState};
 use crate::protocol::{Command, EmbeddingFormat};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,14 +22,14 @@ pub fn FilesPanel() -> impl IntoView {
     let export = {
         let link = link.clone();
         move |_| {
-            state.begin_task("writing the encoder");
+            state.begin_task(Place::Files, "writing the encoder");
             link.send(Command::ExportEncoder);
         }
     };
     let embeddings = {
         let link = link.clone();
         move |format: EmbeddingFormat| {
-            state.begin_task("encoding the test images");
+            state.begin_task(Place::Files, "encoding the test images");
             link.send(Command::ExportEmbeddings(format));
         }
     };
@@ -41,11 +42,14 @@ pub fn FilesPanel() -> impl IntoView {
         let Some(list) = input.and_then(|i| i.files()) else {
             return;
         };
-        state.begin_task("loading the encoder");
+        state.begin_task(Place::Files, "loading the encoder");
         let link = link.clone();
         spawn_local(async move {
             match read_all(list).await {
-                Ok(mut files) => link.send(Command::ImportEncoder(files.swap_remove(0))),
+                Ok(mut files) => link.send(Command::ImportEncoder {
+                    file: files.swap_remove(0),
+                    compute: state.settings.get_untracked().compute,
+                }),
                 Err(message) => state.fail(message),
             }
         });
@@ -60,7 +64,12 @@ pub fn FilesPanel() -> impl IntoView {
                 <span>"Load an encoder (from "<code>"simclr export"</code>" or this page)"</span>
                 <input type="file" accept=".safetensors" data-testid="import-encoder" on:change=on_load disabled=move || !idle()/>
             </label>
-            <p data-testid="loaded">{move || state.loaded.get().map(|d| format!("loaded: {d}"))}</p>
+            <ErrorNote place=Place::Files/>
+            <p data-testid="loaded">{move || state.loaded.get().map(|d| if state.loaded_replaced.get() {
+                format!("loaded: {d} (replaced by the last run: probes, maps and downloads use the trained encoder)")
+            } else {
+                format!("loaded: {d}")
+            })}</p>
         </section>
     }
 }

@@ -4,6 +4,7 @@
 mod charts;
 mod controls;
 mod data_panel;
+mod error_note;
 pub mod files;
 mod files_panel;
 pub mod link;
@@ -13,8 +14,9 @@ pub mod state;
 mod tsne_panel;
 
 pub use charts::Charts;
+pub use data_panel::summary_line;
 pub use probe_panel::ProbeResults;
-pub use state::{RunState, Status};
+pub use state::{Place, RunState, Status};
 pub use tsne_panel::layout as tsne_layout;
 
 use controls::Controls;
@@ -41,11 +43,11 @@ pub fn App() -> impl IntoView {
             <Show when=move || state.error.get().is_some()>
                 <p class="error" data-testid="error">{move || state.error.get().unwrap_or_default()}</p>
             </Show>
+            <Controls/>
             <div class="columns">
                 <SettingsPanel/>
                 <DataPanel/>
             </div>
-            <Controls/>
             <Charts/>
             <div class="columns">
                 <ProbePanel/>

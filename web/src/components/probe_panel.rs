@@ -1,8 +1,9 @@
 //! The linear probe: a label-fraction slider, then test accuracy and confusion matrices of
 //! the trained encoder and a random one, side by side.
 
+use super::error_note::ErrorNote;
 use super::link::WorkerLink;
-use super::state::RunState;
+use super::state::{Place, RunState};
 use crate::protocol::Command;
 use leptos::prelude::*;
 use simclr::eval::probing::ProbeResult;
@@ -41,7 +42,7 @@ pub fn ProbePanel() -> impl IntoView {
     let link = expect_context::<WorkerLink>();
     let percent = RwSignal::new(10.0_f64);
     let run = move |_| {
-        state.begin_task("probing the encoders");
+        state.begin_task(Place::Probe, "probing the encoders");
         link.send(Command::Probe {
             label_fraction: percent.get_untracked() / 100.0,
             settings: state.settings.get_untracked(),
@@ -61,6 +62,7 @@ pub fn ProbePanel() -> impl IntoView {
                     on:input=move |ev| if let Ok(v) = event_target_value(&ev).parse() { percent.set(v) }/>
             </label>
             <button data-testid="probe-run" on:click=run disabled=move || !ready()>"Run the probe"</button>
+            <ErrorNote place=Place::Probe/>
             <ProbeResults/>
         </section>
     }

@@ -1,7 +1,7 @@
 //! Presets and the details of a run.
 
 use super::state::RunState;
-use crate::settings::{Preset, RunSettings};
+use crate::settings::{ComputeChoice, Preset, RunSettings};
 use leptos::prelude::*;
 use simclr::model::Stem;
 use simclr::train::optim::OptimizerKind;
@@ -9,9 +9,10 @@ use simclr::train::optim::OptimizerKind;
 type Getter = fn(&RunSettings) -> String;
 type Setter = fn(&mut RunSettings, &str);
 
-/// A number input bound to one setting; text that does not parse leaves it unchanged.
+/// A number input bound to one setting, with a line of help; text that does not parse
+/// leaves the setting unchanged.
 fn number(
-    label: &'static str,
+    (label, help): (&'static str, &'static str),
     key: &'static str,
     step: &'static str,
     get: Getter,
@@ -28,6 +29,7 @@ fn number(
         <label>
             <span>{label}</span>
             <input type="number" step=step data-testid=format!("setting-{key}") prop:value=value on:change=on_change disabled=disabled/>
+            <small class="help">{help}</small>
         </label>
     }
 }
@@ -56,7 +58,7 @@ pub fn SettingsPanel() -> impl IntoView {
         if let Ok(preset) = event_target_value(&ev).parse::<Preset>() {
             state.settings.update(|s| {
                 *s = RunSettings {
-                    force_cpu: s.force_cpu,
+                    compute: s.compute,
                     ..RunSettings::preset(preset)
                 }
             });
@@ -72,9 +74,10 @@ pub fn SettingsPanel() -> impl IntoView {
             .settings
             .update(|s| parse_into::<OptimizerKind>(&mut s.optimizer, &key));
     };
-    let on_cpu = move |ev| {
-        let checked = event_target_checked(&ev);
-        state.settings.update(|s| s.force_cpu = checked);
+    let on_compute = move |ev| {
+        if let Some(choice) = ComputeChoice::from_key(&event_target_value(&ev)) {
+            state.settings.update(|s| s.compute = choice);
+        }
     };
     let on_loaded = move |ev| {
         let checked = event_target_checked(&ev);
@@ -86,48 +89,55 @@ pub fn SettingsPanel() -> impl IntoView {
             <label>
                 <span>"preset"</span>
                 <select data-testid="preset" on:change=on_preset prop:value=preset_key disabled=disabled>
-                    {Preset::ALL.into_iter().map(|p| view! { <option value=p.name()>{format!("{} ({})", p.name(), p.summary())}</option> }).collect_view()}
+                    {Preset::ALL.into_iter().map(|p| view! { <option value=p.name()>{format!("{}: {}", p.name(), p.summary())}</option> }).collect_view()}
                     <option value="custom" disabled=true>"custom"</option>
                 </select>
             </label>
-            {number("width", "width", "1", |s| s.width.to_string(), |s, t| parse_into(&mut s.width, t))}
             <label>
-                <span>"stem"</span>
-                <select data-testid="setting-stem" on:change=on_stem prop:value=move || state.settings.with(|s| stem_key(s.stem)) disabled=disabled>
-                    <option value="auto">"auto (from image size)"</option>
-                    <option value="cifar">"cifar (3×3, no max-pool)"</option>
-                    <option value="imagenet">"imagenet (7×7, max-pool)"</option>
+                <span>"compute on"</span>
+                <select data-testid="setting-compute" on:change=on_compute prop:value=move || state.settings.with(|s| s.compute.key()) disabled=disabled>
+                    {ComputeChoice::ALL.into_iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
                 </select>
-            </label>
-            {number("image size (0 = the images')", "image-size", "1",
-                |s| s.image_size.unwrap_or(0).to_string(),
-                |s, t| if let Ok(n) = t.parse::<usize>() { s.image_size = (n > 0).then_some(n) })}
-            {number("batch size", "batch-size", "1", |s| s.batch_size.to_string(), |s, t| parse_into(&mut s.batch_size, t))}
-            {number("epochs", "epochs", "1", |s| s.epochs.to_string(), |s, t| parse_into(&mut s.epochs, t))}
-            {number("max steps (0 = all)", "max-steps", "1", |s| s.max_steps.to_string(), |s, t| parse_into(&mut s.max_steps, t))}
-            <label>
-                <span>"optimiser"</span>
-                <select data-testid="setting-optimizer" on:change=on_optimizer prop:value=move || state.settings.with(|s| s.optimizer.name()) disabled=disabled>
-                    {[OptimizerKind::Adam, OptimizerKind::Adamw, OptimizerKind::Lars, OptimizerKind::Sgd]
-                        .into_iter()
-                        .map(|k| view! { <option value=k.name()>{k.name()}</option> })
-                        .collect_view()}
-                </select>
-            </label>
-            {number("learning rate", "lr", "any", |s| s.lr.to_string(), |s, t| parse_into(&mut s.lr, t))}
-            {number("temperature τ", "temperature", "any", |s| s.temperature.to_string(), |s, t| parse_into(&mut s.temperature, t))}
-            {number("colour jitter strength", "jitter", "any", |s| s.color_jitter_strength.to_string(), |s, t| parse_into(&mut s.color_jitter_strength, t))}
-            {number("seed", "seed", "1", |s| s.seed.to_string(), |s, t| parse_into(&mut s.seed, t))}
-            {number("training images (0 = all)", "train-images", "1", |s| s.train_images.to_string(), |s, t| parse_into(&mut s.train_images, t))}
-            {number("test images (0 = all)", "test-images", "1", |s| s.test_images.to_string(), |s, t| parse_into(&mut s.test_images, t))}
-            <label class="check">
-                <input type="checkbox" data-testid="setting-cpu" prop:checked=move || state.settings.with(|s| s.force_cpu) on:change=on_cpu disabled=disabled/>
-                <span>"use the CPU (no WebGPU)"</span>
             </label>
             <label class="check">
                 <input type="checkbox" data-testid="setting-start-from-loaded" prop:checked=move || state.settings.with(|s| s.start_from_loaded) on:change=on_loaded disabled=move || disabled() || state.loaded.get().is_none()/>
                 <span>"start from the loaded encoder"</span>
             </label>
+            <details class="advanced" data-testid="advanced">
+                <summary>"advanced: network, optimiser, data"</summary>
+                {number(("width", "channels of the first stage; 64 is ResNet-18, cost grows with its square"), "width", "1", |s| s.width.to_string(), |s, t| parse_into(&mut s.width, t))}
+                <label>
+                    <span>"stem"</span>
+                    <select data-testid="setting-stem" on:change=on_stem prop:value=move || state.settings.with(|s| stem_key(s.stem)) disabled=disabled>
+                        <option value="auto">"auto (from image size)"</option>
+                        <option value="cifar">"cifar (3×3, no max-pool)"</option>
+                        <option value="imagenet">"imagenet (7×7, max-pool)"</option>
+                    </select>
+                    <small class="help">"the first layer: small images keep their resolution with the cifar stem"</small>
+                </label>
+                {number(("image size", "side of the augmented views in pixels; 0 keeps the images' own"), "image-size", "1",
+                    |s| s.image_size.unwrap_or(0).to_string(),
+                    |s, t| if let Ok(n) = t.parse::<usize>() { s.image_size = (n > 0).then_some(n) })}
+                {number(("batch size", "images per step; each gives two views, the others' views are the negatives"), "batch-size", "1", |s| s.batch_size.to_string(), |s, t| parse_into(&mut s.batch_size, t))}
+                {number(("epochs", "passes over the training images"), "epochs", "1", |s| s.epochs.to_string(), |s, t| parse_into(&mut s.epochs, t))}
+                {number(("max steps", "end the run after this many steps; 0 runs every epoch"), "max-steps", "1", |s| s.max_steps.to_string(), |s, t| parse_into(&mut s.max_steps, t))}
+                <label>
+                    <span>"optimiser"</span>
+                    <select data-testid="setting-optimizer" on:change=on_optimizer prop:value=move || state.settings.with(|s| s.optimizer.name()) disabled=disabled>
+                        {[OptimizerKind::Adam, OptimizerKind::Adamw, OptimizerKind::Lars, OptimizerKind::Sgd]
+                            .into_iter()
+                            .map(|k| view! { <option value=k.name()>{k.name()}</option> })
+                            .collect_view()}
+                    </select>
+                    <small class="help">"Adam for small batches; LARS is the paper's, for batches of 256 and up"</small>
+                </label>
+                {number(("learning rate", "peak rate after warm-up; LARS and SGD scale it by batch / 256"), "lr", "any", |s| s.lr.to_string(), |s, t| parse_into(&mut s.lr, t))}
+                {number(("temperature τ", "of the contrastive loss; lower sharpens it on the hardest negatives"), "temperature", "any", |s| s.temperature.to_string(), |s, t| parse_into(&mut s.temperature, t))}
+                {number(("colour jitter strength", "how much brightness, contrast, saturation and hue change between views"), "jitter", "any", |s| s.color_jitter_strength.to_string(), |s, t| parse_into(&mut s.color_jitter_strength, t))}
+                {number(("seed", "of the initial weights, the image order and the augmentations"), "seed", "1", |s| s.seed.to_string(), |s, t| parse_into(&mut s.seed, t))}
+                {number(("training images", "how many to train on; 0 uses them all"), "train-images", "1", |s| s.train_images.to_string(), |s, t| parse_into(&mut s.train_images, t))}
+                {number(("test images", "for the kNN monitor, the probe and t-SNE; 0 uses them all"), "test-images", "1", |s| s.test_images.to_string(), |s, t| parse_into(&mut s.test_images, t))}
+            </details>
         </section>
     }
 }

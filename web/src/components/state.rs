@@ -13,21 +13,24 @@ pub enum Status {
     Training,
     /// Training is held.
     Paused,
-    /// Training ended.
+    /// Training ran to its last step.
     Done,
+    /// Stop ended training after this many steps.
+    Stopped(usize),
     /// Training failed or the worker crashed.
     Error,
 }
 
 impl Status {
-    /// The word shown on the page.
-    pub fn word(self) -> &'static str {
+    /// What the page shows.
+    pub fn label(self) -> String {
         match self {
-            Status::Idle => "idle",
-            Status::Training => "training",
-            Status::Paused => "paused",
-            Status::Done => "done",
-            Status::Error => "error",
+            Status::Idle => "idle".into(),
+            Status::Training => "training".into(),
+            Status::Paused => "paused".into(),
+            Status::Done => "done".into(),
+            Status::Stopped(step) => format!("stopped at step {step}"),
+            Status::Error => "error".into(),
         }
     }
 
@@ -35,6 +38,21 @@ impl Status {
     pub fn running(self) -> bool {
         matches!(self, Status::Training | Status::Paused)
     }
+}
+
+/// The part of the page a task belongs to, where its errors are shown too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The data panel.
+    Data,
+    /// Start, Pause, Stop.
+    Run,
+    /// The linear probe.
+    Probe,
+    /// The t-SNE map.
+    Tsne,
+    /// Encoder and embeddings files.
+    Files,
 }
 
 /// One report of the training loop.
@@ -83,6 +101,12 @@ pub struct RunState {
     pub working: RwSignal<Option<String>>,
     /// The last error, with what to do.
     pub error: RwSignal<Option<String>>,
+    /// Where the last task was started, where its error shows too.
+    pub place: RwSignal<Place>,
+    /// A Pause or Stop the worker has not answered yet, in words.
+    pub pending: RwSignal<Option<String>>,
+    /// Whether the loaded encoder has been replaced by a run since it was loaded.
+    pub loaded_replaced: RwSignal<bool>,
 }
 
 impl RunState {
@@ -105,22 +129,41 @@ impl RunState {
             has_encoder: RwSignal::new(false),
             working: RwSignal::new(None),
             error: RwSignal::new(None),
+            place: RwSignal::new(Place::Run),
+            pending: RwSignal::new(None),
+            loaded_replaced: RwSignal::new(false),
         }
     }
 
-    /// Clears the last run's numbers for a new one.
+    /// Clears the last run's numbers and the results that belonged to its encoder.
     pub fn begin_run(&self) {
         self.status.set(Status::Training);
         self.error.set(None);
+        self.place.set(Place::Run);
+        self.pending.set(None);
         self.reports.set(vec![]);
         self.knn.set(vec![]);
         self.step.set((0, 0, 0, 0.0));
+        self.probe.set(None);
+        self.tsne.set(None);
+        self.sprite_url.set(None);
+        self.has_encoder.set(false);
+        if self.loaded.get_untracked().is_some() {
+            self.loaded_replaced.set(true);
+        }
     }
 
     /// Marks a non-training task as under way (buttons wait for it).
-    pub fn begin_task(&self, what: &str) {
+    pub fn begin_task(&self, place: Place, what: &str) {
         self.error.set(None);
+        self.place.set(place);
         self.working.set(Some(what.into()));
+    }
+
+    /// Notes a Pause or Stop sent to the worker, until it answers.
+    pub fn request(&self, what: &str) {
+        self.pending
+            .set(Some(format!("{what} after the current step…")));
     }
 
     /// Applies one worker event. `png_url` turns PNG bytes into a URL the page can show.
@@ -155,10 +198,21 @@ impl RunState {
                     self.knn.update(|k| k.push((epoch as f64, accuracy)));
                 }
             }
-            Event::Paused => self.status.set(Status::Paused),
-            Event::Resumed => self.status.set(Status::Training),
-            Event::Done => {
-                self.status.set(Status::Done);
+            Event::Paused => {
+                self.pending.set(None);
+                self.status.set(Status::Paused);
+            }
+            Event::Resumed => {
+                self.pending.set(None);
+                self.status.set(Status::Training);
+            }
+            Event::Done { step, stopped } => {
+                self.pending.set(None);
+                self.status.set(if stopped {
+                    Status::Stopped(step)
+                } else {
+                    Status::Done
+                });
                 self.has_encoder.set(true);
             }
             Event::Probe(result) => {
@@ -174,6 +228,10 @@ impl RunState {
             Event::EncoderLoaded(description) => {
                 self.working.set(None);
                 self.loaded.set(Some(description));
+                self.loaded_replaced.set(false);
+                self.probe.set(None);
+                self.tsne.set(None);
+                self.sprite_url.set(None);
                 self.has_encoder.set(true);
             }
             Event::Working(what) => self.working.set(Some(what)),
@@ -184,6 +242,7 @@ impl RunState {
     /// Shows an error; a run under way ends with it.
     pub fn fail(&self, message: String) {
         self.working.set(None);
+        self.pending.set(None);
         if self.status.get_untracked().running() {
             self.status.set(Status::Error);
         }
@@ -201,6 +260,7 @@ impl RunState {
             return;
         }
         self.working.set(None);
+        self.pending.set(None);
         self.status.set(Status::Error);
         self.error.set(Some(format!(
             "{message}. This usually means the GPU ran out of memory or was lost: \

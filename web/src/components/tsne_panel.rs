@@ -1,8 +1,9 @@
 //! The t-SNE scatter of test embeddings (computed in the worker), coloured by class, with
 //! a legend and the image under the pointer.
 
+use super::error_note::ErrorNote;
 use super::link::WorkerLink;
-use super::state::RunState;
+use super::state::{Place, RunState};
 use crate::protocol::{Command, TsneMap};
 use leptos::prelude::*;
 use simclr::plot::{bounds, class_color, class_name, hex};
@@ -90,7 +91,7 @@ pub fn TsnePanel() -> impl IntoView {
     let points = RwSignal::new(300usize);
     let hovered = RwSignal::new(None::<usize>);
     let run = move |_| {
-        state.begin_task("computing the t-SNE map");
+        state.begin_task(Place::Tsne, "computing the t-SNE map");
         hovered.set(None);
         link.send(Command::Tsne {
             points: points.get_untracked(),
@@ -119,6 +120,7 @@ pub fn TsnePanel() -> impl IntoView {
                     on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { points.set(v) }/>
             </label>
             <button data-testid="tsne-run" on:click=run disabled=move || !ready()>"Compute the map"</button>
+            <ErrorNote place=Place::Tsne/>
             <p>{caption}</p>
             <div class="tsne-view">
                 {move || state.tsne.get().map(|map| scatter(map, hovered))}

@@ -1,6 +1,7 @@
 //! The compute backend: WebGPU when the browser gives an adapter, Burn's CPU backend in
 //! WebAssembly otherwise, and the encoder kept on whichever one trained or loaded it.
 
+use crate::settings::ComputeChoice;
 use simclr::backend::{Cpu, Wgpu};
 use simclr::data::Normalization;
 use simclr::model::ResNet;
@@ -20,49 +21,88 @@ pub enum Compute {
 pub struct Backend {
     /// GPU or CPU.
     pub compute: Compute,
-    /// In words, e.g. "WebGPU: google swiftshader".
+    /// In words, with why, e.g. "WebGPU: NVIDIA GeForce RTX 4070".
     pub description: String,
 }
 
-/// Picks the backend: WebGPU unless `force_cpu` or the browser has no adapter. The wgpu
-/// device is set up once per worker (`gpu_ready`).
-pub async fn choose(force_cpu: bool, gpu_ready: &mut Option<String>) -> Backend {
-    if !force_cpu {
-        if let Some(name) = gpu_ready.clone() {
-            return gpu(name);
-        }
-        // cubecl aborts the module when WebGPU has no adapter: ask the browser first.
-        if let Some(name) = webgpu_adapter().await {
-            let device = burn::backend::wgpu::WgpuDevice::default();
-            burn::backend::wgpu::init_setup_async::<burn::backend::wgpu::graphics::AutoGraphicsApi>(
-                &device,
-                Default::default(),
-            )
-            .await;
-            *gpu_ready = Some(name.clone());
-            return gpu(name);
+/// The browser's WebGPU adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adapter {
+    /// Its description, e.g. "google swiftshader".
+    pub name: String,
+    /// A CPU rasteriser posing as a GPU (SwiftShader, llvmpipe, lavapipe, WARP).
+    pub software: bool,
+}
+
+/// What the worker knows of WebGPU: the adapter once asked for, and whether Burn's wgpu
+/// device is set up on it (once per worker).
+#[derive(Debug, Default)]
+pub struct Gpu {
+    adapter: Option<Option<Adapter>>,
+    ready: bool,
+}
+
+/// Picks the backend for `choice`: WebGPU on a hardware adapter (or on any adapter when
+/// WebGPU is asked for), the CPU otherwise, with the reason in the description.
+pub async fn choose(choice: ComputeChoice, gpu: &mut Gpu) -> Backend {
+    if choice == ComputeChoice::Cpu {
+        return cpu("CPU (chosen in the settings)".into());
+    }
+    if gpu.adapter.is_none() {
+        gpu.adapter = Some(webgpu_adapter().await);
+    }
+    match gpu.adapter.clone().flatten() {
+        None => cpu("CPU (this browser gives no WebGPU adapter)".into()),
+        Some(adapter) if adapter.software && choice == ComputeChoice::Auto => cpu(format!(
+            "CPU (the WebGPU adapter \"{}\" is a software renderer, slower than the CPU \
+             path; pick WebGPU under \"compute on\" to use it anyway)",
+            adapter.name
+        )),
+        Some(adapter) => {
+            if !gpu.ready {
+                // cubecl aborts the module when WebGPU has no adapter: set up only once the
+                // browser has shown one.
+                let device = burn::backend::wgpu::WgpuDevice::default();
+                burn::backend::wgpu::init_setup_async::<
+                    burn::backend::wgpu::graphics::AutoGraphicsApi,
+                >(&device, Default::default())
+                .await;
+                gpu.ready = true;
+            }
+            let kind = if adapter.software { " (software)" } else { "" };
+            Backend {
+                compute: Compute::Gpu,
+                description: format!("WebGPU: {}{kind}", adapter.name),
+            }
         }
     }
-    let why = if force_cpu {
-        "CPU (chosen in the settings)"
-    } else {
-        "CPU (no WebGPU adapter)"
-    };
+}
+
+fn cpu(description: String) -> Backend {
     Backend {
         compute: Compute::Cpu,
-        description: why.into(),
+        description,
     }
 }
 
-fn gpu(name: String) -> Backend {
-    Backend {
-        compute: Compute::Gpu,
-        description: format!("WebGPU: {name}"),
-    }
+/// Whether an adapter described by `info` is a software renderer: the browser says so
+/// (`isFallbackAdapter`), or its names are those of a CPU rasteriser.
+pub fn is_software(fallback_flag: bool, names: &str) -> bool {
+    let names = names.to_lowercase();
+    fallback_flag
+        || [
+            "swiftshader",
+            "llvmpipe",
+            "lavapipe",
+            "softpipe",
+            "basic render",
+        ]
+        .iter()
+        .any(|known| names.contains(known))
 }
 
-/// The adapter's description when `navigator.gpu.requestAdapter()` gives one.
-async fn webgpu_adapter() -> Option<String> {
+/// The adapter `navigator.gpu.requestAdapter()` gives, if any.
+async fn webgpu_adapter() -> Option<Adapter> {
     let global = js_sys::global();
     let navigator = js_sys::Reflect::get(&global, &"navigator".into()).ok()?;
     let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).ok()?;
@@ -83,17 +123,33 @@ async fn webgpu_adapter() -> Option<String> {
             .and_then(|v| v.as_string())
             .filter(|s| !s.is_empty())
     };
-    let parts: Vec<String> = ["vendor", "architecture", "device"]
+    // `info.isFallbackAdapter` since Chrome 136; `adapter.isFallbackAdapter` before.
+    let flag = |object: &JsValue| {
+        js_sys::Reflect::get(object, &"isFallbackAdapter".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    };
+    let parts: Vec<String> = ["vendor", "architecture", "device", "description"]
         .iter()
         .filter_map(|name| field(name))
         .collect();
-    Some(field("description").unwrap_or_else(|| {
-        if parts.is_empty() {
+    let name = field("description").unwrap_or_else(|| {
+        let short: Vec<&String> = parts.iter().take(3).collect();
+        if short.is_empty() {
             "adapter".into()
         } else {
-            parts.join(" ")
+            short
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
         }
-    }))
+    });
+    Some(Adapter {
+        software: is_software(flag(&info) || flag(&adapter), &parts.join(" ")),
+        name,
+    })
 }
 
 /// A trained or loaded encoder in inference mode, on its backend.
@@ -112,6 +168,8 @@ pub struct HeldEncoder {
     pub encoder: Encoder,
     /// Its input normalisation: the training data's, or a loaded file's when it has one.
     pub normalization: Option<Normalization>,
+    /// Training steps behind it (written as `num_batches_tracked`).
+    pub steps: u64,
 }
 
 /// Runs `$body` with `$encoder` bound to the encoder and `$device` to its device, whichever

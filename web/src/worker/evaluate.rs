@@ -179,8 +179,9 @@ pub fn embeddings_csv(values: &[f32], labels: &[i64], dim: usize) -> String {
 pub async fn weights<B: Backend>(
     encoder: &ResNet<B>,
     normalization: Normalization,
+    steps: u64,
 ) -> Result<FileBytes, WorkerError> {
-    let pending = simclr::model::weights::queue_encoder(encoder, &normalization)?;
+    let pending = simclr::model::weights::queue_encoder(encoder, &normalization, steps)?;
     Ok(FileBytes {
         name: "simclr-encoder.safetensors".into(),
         bytes: pending.bytes_async().await?,

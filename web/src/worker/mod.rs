@@ -10,7 +10,9 @@ pub mod error;
 pub mod evaluate;
 pub mod train;
 
-use crate::protocol::{Command, DataSummary, EmbeddingFormat, Event, FileBytes, RunSettings};
+use crate::protocol::{
+    Command, ComputeChoice, DataSummary, EmbeddingFormat, Event, FileBytes, RunSettings,
+};
 use crate::with_encoder;
 use burn::tensor::backend::AutodiffBackend;
 use compute::{Backend, Compute, Encoder, HeldEncoder};
@@ -20,7 +22,7 @@ use gloo_worker::reactor::{reactor, ReactorScope};
 use simclr::backend::{AutodiffCpu, AutodiffWgpu, Cpu, Wgpu};
 use simclr::data::synthetic::{self, SyntheticConfig};
 use simclr::data::{upload, Dataset};
-use simclr::model::{weights, ResNet};
+use simclr::model::weights;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -52,8 +54,8 @@ struct WorkerState {
     uploaded: Option<Arc<Dataset>>,
     /// The dataset prepared for the last settings.
     prepared: Option<(RunSettings, Arc<Dataset>)>,
-    /// The WebGPU adapter, once the device is set up.
-    gpu_ready: Option<String>,
+    /// The WebGPU adapter, once asked for.
+    gpu: compute::Gpu,
     /// The trained or loaded encoder.
     encoder: Option<HeldEncoder>,
     /// The last loaded weights file, to continue training from.
@@ -65,11 +67,11 @@ impl WorkerState {
         match command {
             Command::Start(settings) => self.start(settings, scope).await,
             Command::Pause | Command::Resume | Command::Stop => Ok(()),
-            Command::LoadData(files) => self.load_data(files, scope).await,
-            Command::UseSynthetic => {
+            Command::LoadData(files, settings) => self.load_data(files, &settings, scope).await,
+            Command::UseSynthetic(settings) => {
                 self.uploaded = None;
                 self.prepared = None;
-                self.preview(&RunSettings::default(), scope).await
+                self.preview(&settings, scope).await
             }
             Command::Preview(settings) => self.preview(&settings, scope).await,
             Command::Probe {
@@ -79,13 +81,14 @@ impl WorkerState {
             Command::Tsne { points } => self.tsne(points, scope).await,
             Command::ExportEncoder => self.export_encoder(scope).await,
             Command::ExportEmbeddings(format) => self.export_embeddings(format, scope).await,
-            Command::ImportEncoder(file) => self.import(file, scope).await,
+            Command::ImportEncoder { file, compute } => self.import(file, compute, scope).await,
         }
     }
 
     async fn load_data(
         &mut self,
         files: Vec<FileBytes>,
+        settings: &RunSettings,
         scope: &mut Scope,
     ) -> Result<(), WorkerError> {
         let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
@@ -95,7 +98,7 @@ impl WorkerState {
         let data = upload::from_files(files).map_err(WorkerError::Data)?;
         self.uploaded = Some(Arc::new(data));
         self.prepared = None;
-        self.preview(&RunSettings::default(), scope).await
+        self.preview(settings, scope).await
     }
 
     async fn probe(
@@ -137,7 +140,7 @@ impl WorkerState {
             }
         };
         let file = with_encoder!(&held.encoder, |encoder, _device| {
-            evaluate::weights(encoder, norm).await
+            evaluate::weights(encoder, norm, held.steps).await
         })?;
         send(scope, Event::Download(file)).await
     }
@@ -221,10 +224,12 @@ impl WorkerState {
         scope: &mut Scope,
     ) -> Result<(), WorkerError> {
         let data = self.data(settings)?;
+        let whole = self.uploaded.as_deref().unwrap_or(&data);
         let summary = DataSummary {
             name: data.name.clone(),
-            train: data.train.len(),
-            test: data.test.len(),
+            train: whole.train.len(),
+            test: whole.test.len(),
+            generated: self.uploaded.is_none(),
             side: data.train.height().max(data.test.height()),
             classes: data.classes.clone(),
         };
@@ -256,7 +261,7 @@ impl WorkerState {
     async fn start(&mut self, settings: RunSettings, scope: &mut Scope) -> Result<(), WorkerError> {
         let data = self.data(&settings)?;
         self.preview(&settings, scope).await?;
-        let backend = compute::choose(settings.force_cpu, &mut self.gpu_ready).await;
+        let backend = compute::choose(settings.compute, &mut self.gpu).await;
         send(scope, Event::Backend(backend.description.clone())).await?;
         let start_from = if settings.start_from_loaded {
             Some(self.loaded.as_ref().ok_or(WorkerError::NotReady(
@@ -265,26 +270,35 @@ impl WorkerState {
         } else {
             None
         };
-        let encoder = match backend.compute {
+        let (encoder, step, stopped) = match backend.compute {
             Compute::Gpu => {
-                Encoder::Gpu(train_on::<AutodiffWgpu>(&settings, &data, scope, start_from).await?)
+                let run = train_on::<AutodiffWgpu>(&settings, &data, scope, start_from).await?;
+                (Encoder::Gpu(run.encoder), run.step, run.stopped)
             }
             Compute::Cpu => {
-                Encoder::Cpu(train_on::<AutodiffCpu>(&settings, &data, scope, start_from).await?)
+                let run = train_on::<AutodiffCpu>(&settings, &data, scope, start_from).await?;
+                (Encoder::Cpu(run.encoder), run.step, run.stopped)
             }
         };
+        let steps_before = start_from.map_or(0, |file| weights::batches_tracked(&file.bytes));
         self.encoder = Some(HeldEncoder {
             encoder,
             normalization: Some(data.normalization),
+            steps: steps_before + step as u64,
         });
-        send(scope, Event::Done).await
+        send(scope, Event::Done { step, stopped }).await
     }
 
-    async fn import(&mut self, file: FileBytes, scope: &mut Scope) -> Result<(), WorkerError> {
+    async fn import(
+        &mut self,
+        file: FileBytes,
+        choice: ComputeChoice,
+        scope: &mut Scope,
+    ) -> Result<(), WorkerError> {
         let Backend {
             compute,
             description,
-        } = compute::choose(false, &mut self.gpu_ready).await;
+        } = compute::choose(choice, &mut self.gpu).await;
         send(scope, Event::Backend(description)).await?;
         let path = Path::new(&file.name);
         let (encoder, normalization) = match compute {
@@ -311,6 +325,7 @@ impl WorkerState {
         self.encoder = Some(HeldEncoder {
             encoder,
             normalization,
+            steps: weights::batches_tracked(&file.bytes),
         });
         self.loaded = Some(file);
         send(scope, Event::EncoderLoaded(description)).await
@@ -323,7 +338,7 @@ async fn train_on<B: AutodiffBackend>(
     data: &Dataset,
     scope: &mut Scope,
     start_from: Option<&FileBytes>,
-) -> Result<ResNet<B::InnerBackend>, WorkerError> {
+) -> Result<train::Trained<B>, WorkerError> {
     train::train::<B>(train::Run {
         settings,
         data,

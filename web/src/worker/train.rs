@@ -32,10 +32,18 @@ pub struct Run<'a, B: AutodiffBackend> {
     pub device: B::Device,
 }
 
+/// A finished or stopped run.
+pub struct Trained<B: AutodiffBackend> {
+    /// The encoder in inference mode.
+    pub encoder: ResNet<B::InnerBackend>,
+    /// Steps done.
+    pub step: usize,
+    /// Whether Stop ended it early.
+    pub stopped: bool,
+}
+
 /// Trains and returns the encoder in inference mode (also when stopped early).
-pub async fn train<B: AutodiffBackend>(
-    run: Run<'_, B>,
-) -> Result<ResNet<B::InnerBackend>, WorkerError> {
+pub async fn train<B: AutodiffBackend>(run: Run<'_, B>) -> Result<Trained<B>, WorkerError> {
     let config = run.settings.pretrain_config();
     let data = run.data;
     let mut trainer = Trainer::<B>::new(&config, &data.train, data.normalization, &run.device)?;
@@ -49,6 +57,7 @@ pub async fn train<B: AutodiffBackend>(
         stop_after_epoch: None,
     };
     let mut session = Session::new(trainer, data, options);
+    let mut stopped = false;
     while !session.is_finished() {
         let out = session.step();
         if let Some(losses) = out.losses {
@@ -57,14 +66,20 @@ pub async fn train<B: AutodiffBackend>(
         if out.epoch_end {
             end_epoch(&mut session, &config.knn, run.scope, &run.device).await?;
         }
-        if stop_requested(&mut session, run.scope).await? {
+        if !session.is_finished() && stop_requested(&mut session, run.scope).await? {
+            stopped = true;
             if let Some(losses) = session.stop() {
                 record(&mut session, losses, run.scope).await?;
             }
         }
     }
+    let step = session.position().step;
     let (trainer, _, _) = session.finish();
-    Ok(trainer.model.encoder.valid())
+    Ok(Trained {
+        encoder: trainer.model.encoder.valid(),
+        step,
+        stopped,
+    })
 }
 
 type TrainSession<'a, B> = Session<'a, B, Trainer<B>>;
