@@ -118,6 +118,7 @@ fn fraction_chart(r: &ExperimentResults) -> String {
             .iter()
             .map(|&f| (f, fraction_label(f)))
             .collect(),
+        ..Axes::default()
     };
     line_chart(&axes, &series)
 }

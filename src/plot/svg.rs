@@ -13,6 +13,11 @@ const HEIGHT: u32 = 340;
 /// Room on the right of line charts for the legend.
 const LEGEND_WIDTH: u32 = 200;
 const FONT: &str = "sans-serif";
+/// The page's charts: drawn near the size they are shown at, so that text stays legible.
+const PAGE_WIDTH: u32 = 440;
+const PAGE_HEIGHT: u32 = 270;
+/// Height of one legend row under a page chart.
+const PAGE_LEGEND_ROW: u32 = 20;
 
 /// One line of a chart.
 #[derive(Debug, Clone)]
@@ -40,6 +45,10 @@ pub struct Axes {
     pub y_range: Option<(f64, f64)>,
     /// x ticks at these values with these labels (otherwise plotters' round ticks).
     pub x_ticks: Vec<(f64, String)>,
+    /// Whole-number x ticks only (epochs).
+    pub integer_x: bool,
+    /// The page's size: narrower, larger text, the legend under the plot.
+    pub compact: bool,
 }
 
 fn color(class: usize) -> RGBColor {
@@ -47,21 +56,45 @@ fn color(class: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// A tick value without trailing zeros: 0.25, 1, 7.5e-4.
-fn tick_label(v: f64) -> String {
-    if v != 0.0 && v.abs() < 0.01 {
-        return format!("{v:.1e}");
+/// Labels for ticks between `lo` and `hi`: as many decimals as the tick spacing needs and
+/// no more, so that neighbouring labels differ (3.405, 3.41, 3.415 rather than 3.41 ×3).
+fn tick_labeler(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
+    // Plotters asks for about six ticks; half their spacing leaves room for 2.5-steps.
+    let spacing = ((hi - lo) / 12.0).abs().max(1e-12);
+    let decimals = (-spacing.log10().floor()).clamp(0.0, 6.0) as usize;
+    move |v: &f64| {
+        if *v != 0.0 && v.abs() < 0.01 && decimals > 4 {
+            return format!("{v:.1e}");
+        }
+        let text = format!("{v:.decimals$}");
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').into()
+        } else {
+            text
+        }
     }
-    let text = if v.abs() >= 1000.0 || v == v.round() {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}")
-    };
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').into()
-    } else {
-        text
-    }
+}
+
+/// Whole-number ticks across `lo..=hi`, at most about eight of them.
+fn integer_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
+    let (first, last) = (lo.ceil() as i64, hi.floor() as i64);
+    let every = ((last - first) / 8 + 1).max(1);
+    (first..=last)
+        .step_by(every as usize)
+        .map(|x| (x as f64, x.to_string()))
+        .collect()
+}
+
+/// The y range of a chart without a fixed one: the data's, padded, and at least 2% of its
+/// magnitude tall so that noise on a flat curve is not blown up to fill the chart.
+fn y_extent(series: &[Series]) -> (f64, f64) {
+    let (lo, hi) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let middle = 0.5 * (lo + hi);
+    let half = (0.5 * (hi - lo)).max(0.01 * middle.abs());
+    let (lo, hi) = (middle - half, middle + half);
+    // Room above and below so that dots on the extremes are not cut by the frame.
+    let pad = 0.05 * (hi - lo);
+    (lo - pad, hi + pad)
 }
 
 /// The finite extent of `values`, widened when empty or flat.
@@ -109,38 +142,48 @@ fn render(
 
 /// A line chart of one or more series.
 pub fn line_chart(axes: &Axes, series: &[Series]) -> String {
-    render(WIDTH, HEIGHT, |root| {
-        let (plot, legend) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
+    let (width, height) = if axes.compact {
+        (
+            PAGE_WIDTH,
+            PAGE_HEIGHT + PAGE_LEGEND_ROW * series.len() as u32,
+        )
+    } else {
+        (WIDTH, HEIGHT)
+    };
+    render(width, height, |root| {
+        let (plot, legend) = if axes.compact {
+            root.split_vertically(PAGE_HEIGHT)
+        } else {
+            root.split_horizontally(WIDTH - LEGEND_WIDTH)
+        };
         let (x0, x1) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-        let (y0, y1) = axes.y_range.unwrap_or_else(|| {
-            let (lo, hi) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-            // Room above and below so that dots on the extremes are not cut by the frame.
-            let pad = 0.05 * (hi - lo);
-            (lo - pad, hi + pad)
-        });
+        let (y0, y1) = axes.y_range.unwrap_or_else(|| y_extent(series));
+        let mut axes = axes.clone();
+        if axes.integer_x && axes.x_ticks.is_empty() {
+            axes.x_ticks = integer_ticks(x0, x1);
+        }
+        let font = if axes.compact { 15 } else { 13 };
+        let mut builder = ChartBuilder::on(&plot);
+        builder
+            .caption(&axes.title, (FONT, font + 4))
+            .margin(10)
+            .x_label_area_size(if axes.compact { 42 } else { 36 })
+            .y_label_area_size(if axes.compact { 58 } else { 48 });
         if axes.log_x {
             let x0 = x0.max(1e-12);
             // Half a step of room on a log axis either side of the extreme points.
             let (x0, x1) = (x0 / 1.5, x1.max(x0 * 10.0) * 1.5);
-            let chart = ChartBuilder::on(&plot)
-                .caption(&axes.title, (FONT, 17))
-                .margin(10)
-                .x_label_area_size(36)
-                .y_label_area_size(48)
+            let chart = builder
                 .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
                 .map_err(|e| e.to_string())?;
-            draw_lines(chart, axes, series)?;
+            draw_lines(chart, &axes, series, font)?;
         } else {
-            let chart = ChartBuilder::on(&plot)
-                .caption(&axes.title, (FONT, 17))
-                .margin(10)
-                .x_label_area_size(36)
-                .y_label_area_size(48)
+            let chart = builder
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(|e| e.to_string())?;
-            draw_lines(chart, axes, series)?;
+            draw_lines(chart, &axes, series, font)?;
         }
-        draw_legend(&legend, series)
+        draw_legend(&legend, series, axes.compact, font)
     })
 }
 
@@ -148,11 +191,15 @@ fn draw_lines<X>(
     mut chart: ChartContext<SVGBackend, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
     axes: &Axes,
     series: &[Series],
+    font: u32,
 ) -> Result<(), String>
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let custom_ticks = !axes.x_ticks.is_empty();
+    let (x_range, y_range) = (chart.x_range(), chart.y_range());
+    let x_label = tick_labeler(x_range.start, x_range.end);
+    let y_label = tick_labeler(y_range.start, y_range.end);
     chart
         .configure_mesh()
         .x_desc(&axes.x_label)
@@ -163,11 +210,11 @@ where
             if custom_ticks {
                 String::new()
             } else {
-                tick_label(*x)
+                x_label(x)
             }
         })
-        .y_label_formatter(&|y| tick_label(*y))
-        .label_style((FONT, 13))
+        .y_label_formatter(&y_label)
+        .label_style((FONT, font))
         .light_line_style(WHITE)
         .bold_line_style(RGBColor(235, 235, 235))
         .draw()
@@ -177,7 +224,7 @@ where
     let (origin_x, origin_y) = area.get_base_pixel();
     for (x, label) in &axes.x_ticks {
         let (px, py) = chart.backend_coord(&(*x, y0));
-        let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Center, VPos::Top));
+        let style = TextStyle::from((FONT, font)).pos(Pos::new(HPos::Center, VPos::Top));
         let at = (px - origin_x, py - origin_y + 6);
         area.draw(&Text::new(label.clone(), at, style))
             .map_err(|e| e.to_string())?;
@@ -204,9 +251,18 @@ where
     Ok(())
 }
 
-fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, series: &[Series]) -> Result<(), String> {
+fn draw_legend(
+    area: &DrawingArea<SVGBackend, Shift>,
+    series: &[Series],
+    compact: bool,
+    font: u32,
+) -> Result<(), String> {
     for (i, s) in series.iter().enumerate() {
-        let y = 40 + 18 * i as i32;
+        let y = if compact {
+            PAGE_LEGEND_ROW as i32 * i as i32 + 8
+        } else {
+            40 + 18 * i as i32
+        };
         let style = color(i).stroke_width(2);
         let line: Vec<(i32, i32)> = vec![(8, y), (30, y)];
         if s.dashed {
@@ -217,7 +273,7 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, series: &[Series]) -> Resu
             area.draw(&PathElement::new(line, style))
                 .map_err(|e| e.to_string())?;
         }
-        let text = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
+        let text = TextStyle::from((FONT, font)).pos(Pos::new(HPos::Left, VPos::Center));
         area.draw(&Text::new(s.name.clone(), (36, y), text))
             .map_err(|e| e.to_string())?;
     }
@@ -284,9 +340,9 @@ pub fn scatter(title: &str, points: &[[f64; 2]], labels: &[u8], names: &[String]
 pub fn confusion(title: &str, matrix: &[Vec<usize>], names: &[String]) -> String {
     let n = matrix.len();
     let cell = (360 / n.max(1) as i32).min(36);
-    let (left, top) = (90, 40);
+    let (left, top) = (110, 40);
     let side = cell * n as i32;
-    let (width, height) = ((left + side + 20) as u32, (top + side + 80) as u32);
+    let (width, height) = ((left + side + 20) as u32, (top + side + 104) as u32);
     render(width, height, |root| {
         let centred =
             |size| TextStyle::from((FONT, size)).pos(Pos::new(HPos::Center, VPos::Center));
@@ -296,6 +352,13 @@ pub fn confusion(title: &str, matrix: &[Vec<usize>], names: &[String]) -> String
             centred(17),
         ))
         .map_err(|e| e.to_string())?;
+        let true_axis = centred(14).transform(FontTransform::Rotate270);
+        root.draw(&Text::new("true class", (12, top + side / 2), true_axis))
+            .and_then(|_| {
+                let at = (left + side / 2, top + side + 90);
+                root.draw(&Text::new("predicted class", at, centred(14)))
+            })
+            .map_err(|e| e.to_string())?;
         for (i, row) in matrix.iter().enumerate() {
             let total = row.iter().sum::<usize>().max(1) as f64;
             for (j, &count) in row.iter().enumerate() {
@@ -371,9 +434,66 @@ mod tests {
             matrix.contains("\n4\n") && matrix.ends_with("</svg>"),
             "{matrix}"
         );
-        assert_eq!(tick_label(0.25), "0.25");
-        assert_eq!(tick_label(1.0), "1");
-        assert_eq!(tick_label(0.00075), "7.5e-4");
+        assert!(
+            matrix.contains("\ntrue class\n") && matrix.contains("\npredicted class\n"),
+            "{matrix}"
+        );
+    }
+
+    #[test]
+    fn tick_labels_are_round_and_tell_neighbours_apart() {
+        let narrow = tick_labeler(3.40, 3.42);
+        let labels: Vec<String> = [3.405, 3.41, 3.415].iter().map(&narrow).collect();
+        assert_eq!(labels, ["3.405", "3.41", "3.415"]);
+        let wide = tick_labeler(0.0, 100.0);
+        assert_eq!((wide(&20.0), wide(&0.25)), ("20".into(), "0".into()));
+        let small = tick_labeler(0.0, 0.0001);
+        assert_eq!(small(&0.000075), "7.5e-5");
+        assert_eq!(tick_labeler(0.0, 1.0)(&0.25), "0.25");
+        let epochs: Vec<f64> = integer_ticks(1.0, 10.0).iter().map(|t| t.0).collect();
+        assert_eq!(epochs, [1.0, 3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(integer_ticks(1.0, 2.0).len(), 2);
+        // A nearly flat loss keeps a span of 2% of its level, not of its noise.
+        let flat = Series {
+            name: "loss".into(),
+            points: vec![(1.0, 3.4101), (2.0, 3.4102)],
+            dashed: false,
+        };
+        let (lo, hi) = y_extent(&[flat]);
+        assert!(hi - lo > 0.068 && lo < 3.38 && hi > 3.44, "{lo}..{hi}");
+    }
+
+    #[test]
+    fn page_charts_are_narrow_with_the_legend_below() {
+        let axes = Axes {
+            title: "kNN".into(),
+            integer_x: true,
+            compact: true,
+            y_range: Some((0.0, 100.0)),
+            ..Axes::default()
+        };
+        let series = [
+            Series {
+                name: "kNN top-1".into(),
+                points: vec![(1.0, 20.0), (2.0, 30.0), (3.0, 35.0)],
+                dashed: false,
+            },
+            Series {
+                name: "chance".into(),
+                points: vec![(1.0, 10.0), (3.0, 10.0)],
+                dashed: true,
+            },
+        ];
+        let svg = line_chart(&axes, &series);
+        assert!(svg.contains(r#"width="440""#), "{svg}");
+        assert!(
+            svg.contains("\nchance\n") && svg.contains("\n100\n"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("\n3\n") && !svg.contains("\n1.5\n"),
+            "whole epochs: {svg}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use simclr::eval::head::HeadKind;
 use simclr::eval::probing::ProbeResult;
 use simclr::train::optim::OptimizerKind;
-use simclr_web::components::{summary_line, Place};
+use simclr_web::components::{chance_loss, summary_line, verdict, Place};
 use simclr_web::components::{Charts, ProbeResults, RunState, Status};
 use simclr_web::protocol::{DataSummary, Event, ProbeComparison};
 use simclr_web::settings::{ComputeChoice, Preset, RunSettings};
@@ -367,4 +367,28 @@ fn software_adapters_are_recognised() {
     assert!(is_software(true, "some adapter"));
     assert!(!is_software(false, "nvidia ampere NVIDIA GeForce RTX 3080"));
     assert!(!is_software(false, "apple metal-3"));
+}
+
+#[wasm_bindgen_test]
+fn the_probe_says_plainly_whether_the_encoder_learned() {
+    let comparison = |trained, random| ProbeComparison {
+        trained: probe_result(trained),
+        random: probe_result(random),
+        classes: vec!["c".into(); 10],
+    };
+    let micro = RunSettings::default();
+    let learned = verdict(&comparison(0.40, 0.20), &micro);
+    assert!(
+        learned.starts_with("The SimCLR encoder is 20.0 points above"),
+        "{learned}"
+    );
+    let not = verdict(&comparison(0.19, 0.20), &micro);
+    assert!(
+        not.contains("does not beat the random one") && not.contains("tiny preset"),
+        "{not}"
+    );
+    let paper = RunSettings::preset(Preset::Paper);
+    let last = verdict(&comparison(0.19, 0.20), &paper);
+    assert!(last.contains("train longer (more epochs"), "{last}");
+    assert!((chance_loss(32) - 63f64.ln()).abs() < 1e-12);
 }

@@ -3,10 +3,49 @@
 
 use super::state::RunState;
 use leptos::prelude::*;
-use simclr::plot::svg::curve;
+use simclr::plot::svg::{line_chart, Axes, Series};
 
-fn chart(title: &str, x_label: &str, y_label: &str, points: Vec<(f64, f64)>) -> String {
-    curve(title, x_label, y_label, y_label, points)
+/// A page-sized chart of `points`, with a dashed chance level across it when given.
+fn chart(axes: Axes, name: &str, points: Vec<(f64, f64)>, chance: Option<(String, f64)>) -> String {
+    let mut series = vec![];
+    if let (Some((label, level)), Some(first), Some(last)) = (chance, points.first(), points.last())
+    {
+        series.push(Series {
+            name: label,
+            points: vec![(first.0, level), (last.0, level)],
+            dashed: true,
+        });
+    }
+    series.insert(
+        0,
+        Series {
+            name: name.into(),
+            points,
+            dashed: false,
+        },
+    );
+    line_chart(
+        &Axes {
+            compact: true,
+            ..axes
+        },
+        &series,
+    )
+}
+
+fn axes(title: &str, x_label: &str, y_label: &str) -> Axes {
+    Axes {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        ..Axes::default()
+    }
+}
+
+/// The loss of a batch whose embeddings tell nothing apart: every one of the 2N − 1 other
+/// views equally likely, ln(2N − 1).
+pub fn chance_loss(batch_size: usize) -> f64 {
+    ((2 * batch_size).saturating_sub(1).max(1) as f64).ln()
 }
 
 /// The three charts side by side.
@@ -17,19 +56,43 @@ pub fn Charts() -> impl IntoView {
         let points = state
             .reports
             .with(|r| r.iter().map(|p| (p.step as f64, p.loss)).collect());
-        chart("NT-Xent loss", "step", "loss", points)
+        let chance = state.trained_with.with(|s| {
+            s.as_ref().map(|s| {
+                let level = chance_loss(s.batch_size);
+                (
+                    format!("chance: ln(2·{} − 1) = {level:.2}", s.batch_size),
+                    level,
+                )
+            })
+        });
+        chart(axes("NT-Xent loss", "step", "loss"), "loss", points, chance)
     };
     let knn = move || {
         let points = state
             .knn
             .with(|k| k.iter().map(|&(e, a)| (e, 100.0 * a)).collect());
-        chart("kNN top-1 on test images", "epoch", "accuracy (%)", points)
+        let classes = state
+            .data
+            .with(|d| d.as_ref().map_or(10, |d| d.classes.len().max(1)));
+        let level = 100.0 / classes as f64;
+        let knn_axes = Axes {
+            y_range: Some((0.0, 100.0)),
+            integer_x: true,
+            ..axes("kNN top-1 on test images", "epoch", "accuracy (%)")
+        };
+        let chance = Some((format!("chance: {level:.0}%"), level));
+        chart(knn_axes, "kNN top-1", points, chance)
     };
     let speed = move || {
         let points = state
             .reports
             .with(|r| r.iter().map(|p| (p.step as f64, p.views_per_s)).collect());
-        chart("Throughput", "step", "views/s", points)
+        chart(
+            axes("Throughput", "step", "views/s"),
+            "views/s",
+            points,
+            None,
+        )
     };
     // Every reported loss, for tests and automation: the table shows only the latest.
     let losses = move || {

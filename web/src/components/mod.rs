@@ -13,9 +13,9 @@ mod settings_panel;
 pub mod state;
 mod tsne_panel;
 
-pub use charts::Charts;
+pub use charts::{chance_loss, Charts};
 pub use data_panel::summary_line;
-pub use probe_panel::ProbeResults;
+pub use probe_panel::{verdict, ProbeResults};
 pub use state::{Place, RunState, Status};
 pub use tsne_panel::layout as tsne_layout;
 

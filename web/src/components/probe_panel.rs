@@ -4,7 +4,8 @@
 use super::error_note::ErrorNote;
 use super::link::WorkerLink;
 use super::state::{Place, RunState};
-use crate::protocol::Command;
+use crate::protocol::{Command, ProbeComparison};
+use crate::settings::{Preset, RunSettings};
 use leptos::prelude::*;
 use simclr::eval::probing::ProbeResult;
 use simclr::plot::svg::confusion;
@@ -22,17 +23,50 @@ fn column(
         classes,
     );
     let top1 = format!("{:.1}%", 100.0 * result.top1);
+    let tested: usize = result.confusion.iter().flatten().sum();
     view! {
         <div class="probe-result">
             <h3>{title}</h3>
             <p>
                 "top-1 "<strong data-testid=testid data-accuracy=result.top1.to_string()>{top1}</strong>
-                {format!(" ± {:.1} · top-5 {:.1}% · {} labelled images × {} subsets",
-                    100.0 * result.top1_std, 100.0 * result.top5, result.train_examples, result.seeds)}
+                {format!(" ± {:.1} points (standard deviation over {} label subsets) on {tested} test images; \
+                    top-5 {:.1}%; trained on {} labelled images",
+                    100.0 * result.top1_std, result.seeds, 100.0 * result.top5, result.train_examples)}
             </p>
             <div class="chart" inner_html=svg></div>
         </div>
     }
+}
+
+/// What the comparison says, plainly: how far above chance and the random encoder the
+/// trained one is, and what to try when it is not above the random one.
+pub fn verdict(comparison: &ProbeComparison, settings: &RunSettings) -> String {
+    let chance = 100.0 / comparison.classes.len().max(1) as f64;
+    let (trained, random) = (
+        100.0 * comparison.trained.top1,
+        100.0 * comparison.random.top1,
+    );
+    let margin = trained - random;
+    if margin >= 2.0 {
+        return format!(
+            "The SimCLR encoder is {margin:.1} points above the random one (chance is \
+             {chance:.0}%): it learned features that a linear classifier can use."
+        );
+    }
+    let next = settings
+        .matching_preset()
+        .and_then(|p| Preset::ALL.into_iter().skip_while(|&q| q != p).nth(1));
+    let advice = match next {
+        Some(next) => format!(
+            "train longer, or try the {next} preset ({})",
+            next.summary()
+        ),
+        None => "train longer (more epochs or images)".into(),
+    };
+    format!(
+        "The SimCLR encoder does not beat the random one here ({trained:.1}% vs {random:.1}%, \
+         chance is {chance:.0}%): {advice}."
+    )
 }
 
 /// The probe panel.
@@ -74,7 +108,12 @@ pub fn ProbeResults() -> impl IntoView {
     let state = expect_context::<RunState>();
     move || {
         state.probe.get().map(|p| {
+            let settings = state
+                .trained_with
+                .get()
+                .unwrap_or_else(|| state.settings.get());
             view! {
+                <p class="verdict" data-testid="probe-verdict">{verdict(&p, &settings)}</p>
                 <div class="side-by-side">
                     {column("SimCLR encoder", "probe-accuracy", p.trained, &p.classes)}
                     {column("random encoder", "probe-random-accuracy", p.random, &p.classes)}

@@ -107,6 +107,8 @@ pub struct RunState {
     pub pending: RwSignal<Option<String>>,
     /// Whether the loaded encoder has been replaced by a run since it was loaded.
     pub loaded_replaced: RwSignal<bool>,
+    /// The settings of the last run started.
+    pub trained_with: RwSignal<Option<RunSettings>>,
 }
 
 impl RunState {
@@ -132,12 +134,14 @@ impl RunState {
             place: RwSignal::new(Place::Run),
             pending: RwSignal::new(None),
             loaded_replaced: RwSignal::new(false),
+            trained_with: RwSignal::new(None),
         }
     }
 
     /// Clears the last run's numbers and the results that belonged to its encoder.
     pub fn begin_run(&self) {
         self.status.set(Status::Training);
+        self.trained_with.set(Some(self.settings.get_untracked()));
         self.error.set(None);
         self.place.set(Place::Run);
         self.pending.set(None);
