@@ -71,7 +71,7 @@ pub fn Controls() -> impl IntoView {
                 </tr>
                 <tr>
                     <th>"loss"</th><td data-testid="loss">{move || latest(|r| r.loss, 4)}</td>
-                    <th>"learning rate"</th><td>{move || format!("{:.2e}", state.step.get().3)}</td>
+                    <th>"learning rate"</th><td>{move || { let (step, _, _, lr) = state.step.get(); if step == 0 { String::new() } else { format!("{lr:.2e}") } }}</td>
                 </tr>
                 <tr>
                     <th>"views/s"</th><td data-testid="views-per-s">{move || latest(|r| r.views_per_s, 1)}</td>

@@ -134,18 +134,10 @@ async fn webgpu_adapter() -> Option<Adapter> {
         .iter()
         .filter_map(|name| field(name))
         .collect();
-    let name = field("description").unwrap_or_else(|| {
-        let short: Vec<&String> = parts.iter().take(3).collect();
-        if short.is_empty() {
-            "adapter".into()
-        } else {
-            short
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-    });
+    // Without a description, the other fields (the description is not among them then).
+    let name = field("description")
+        .or_else(|| (!parts.is_empty()).then(|| parts.join(" ")))
+        .unwrap_or_else(|| "adapter".into());
     Some(Adapter {
         software: is_software(flag(&info) || flag(&adapter), &parts.join(" ")),
         name,
