@@ -112,6 +112,17 @@ impl Error {
         }
     }
 
+    /// The first of `checks` (holds, setting, what it must be) that does not hold, as
+    /// [`Error::InvalidSetting`]: one shape for every configuration's validation.
+    pub fn first_invalid<M: Into<String>>(
+        checks: impl IntoIterator<Item = (bool, &'static str, M)>,
+    ) -> Result<()> {
+        match checks.into_iter().find(|(holds, _, _)| !holds) {
+            Some((_, setting, what)) => Err(Error::invalid(setting, what)),
+            None => Ok(()),
+        }
+    }
+
     /// An encoding failure.
     pub fn encode(what: &'static str, message: impl std::fmt::Display) -> Self {
         Error::Encode {
@@ -119,4 +130,14 @@ impl Error {
             message: message.to_string(),
         }
     }
+}
+
+/// A finite number above zero (NaN and infinities would be saved as JSON `null`).
+pub fn positive(value: f64) -> bool {
+    value.is_finite() && value > 0.0
+}
+
+/// A finite number, zero or above.
+pub fn non_negative(value: f64) -> bool {
+    value.is_finite() && value >= 0.0
 }

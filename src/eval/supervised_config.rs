@@ -2,6 +2,7 @@
 
 use crate::backend::BackendKind;
 use crate::data::DatasetSpec;
+use crate::error::{non_negative, positive};
 use crate::model::Stem;
 use crate::train::config::{MAX_BATCH, MAX_EPOCHS, MAX_WIDTH};
 use crate::train::optim::{OptimizerConfig, OptimizerKind};
@@ -75,7 +76,7 @@ impl SupervisedConfig {
 
     /// Rejects what cannot run, by setting name, before any work.
     pub fn validate(&self) -> Result<()> {
-        let bounded = [
+        Error::first_invalid([
             (
                 (1..=MAX_WIDTH).contains(&self.width),
                 "width",
@@ -99,27 +100,19 @@ impl SupervisedConfig {
             (
                 self.label_fraction > 0.0 && self.label_fraction <= 1.0,
                 "label_fraction",
-                "must be in (0, 1]".to_string(),
+                "must be in (0, 1]".into(),
             ),
-            (
-                self.lr.is_finite() && self.lr > 0.0,
-                "lr",
-                "must be a positive number".to_string(),
-            ),
+            (positive(self.lr), "lr", "must be a positive number".into()),
             (
                 (0.0..1.0).contains(&self.momentum),
                 "momentum",
-                "must be in [0, 1)".to_string(),
+                "must be in [0, 1)".into(),
             ),
             (
-                self.weight_decay.is_finite() && self.weight_decay >= 0.0,
+                non_negative(self.weight_decay),
                 "weight_decay",
-                "must be a non-negative number".to_string(),
+                "must be a non-negative number".into(),
             ),
-        ];
-        if let Some((_, setting, what)) = bounded.into_iter().find(|(ok, _, _)| !ok) {
-            return Err(Error::invalid(setting, what));
-        }
-        Ok(())
+        ])
     }
 }

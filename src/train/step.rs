@@ -90,8 +90,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let model = config.model(image_size).init::<B>(device);
         let warmup_steps =
             (config.optimizer.warmup_epochs * steps_per_epoch as f64).round() as usize;
-        let all_steps = steps_per_epoch * config.epochs;
-        let total_steps = config.max_steps.map_or(all_steps, |max| all_steps.min(max));
+        let total_steps = config.total_steps(train.len());
         Ok(Self {
             model,
             optim: config.optimizer.init(),

@@ -115,38 +115,34 @@ impl OptimizerConfig {
 
     /// Rejects non-finite or out-of-range values.
     pub fn validate(&self) -> crate::error::Result<()> {
-        let finite = |value: f64| value.is_finite();
-        let checks = [
+        use crate::error::{non_negative, positive, Error};
+        Error::first_invalid([
             (
-                finite(self.lr) && self.lr > 0.0,
+                positive(self.lr),
                 "optimizer.lr",
                 "must be a positive number",
             ),
             (
-                finite(self.weight_decay) && self.weight_decay >= 0.0,
+                non_negative(self.weight_decay),
                 "optimizer.weight_decay",
                 "must be a non-negative number",
             ),
             (
-                finite(self.momentum) && (0.0..1.0).contains(&self.momentum),
+                (0.0..1.0).contains(&self.momentum),
                 "optimizer.momentum",
                 "must be in [0, 1)",
             ),
             (
-                finite(self.trust_coefficient) && self.trust_coefficient > 0.0,
+                positive(self.trust_coefficient),
                 "optimizer.trust_coefficient",
                 "must be a positive number",
             ),
             (
-                finite(self.warmup_epochs) && self.warmup_epochs >= 0.0,
+                non_negative(self.warmup_epochs),
                 "optimizer.warmup_epochs",
                 "must be a non-negative number",
             ),
-        ];
-        match checks.into_iter().find(|(ok, _, _)| !ok) {
-            Some((_, setting, what)) => Err(crate::error::Error::invalid(setting, what)),
-            None => Ok(()),
-        }
+        ])
     }
 
     /// The learning rate at the top of the schedule for a batch size.

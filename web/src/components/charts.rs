@@ -7,23 +7,19 @@ use simclr::plot::svg::{line_chart, Axes, Series};
 
 /// A page-sized chart of `points`, with a dashed chance level across it when given.
 fn chart(axes: Axes, name: &str, points: Vec<(f64, f64)>, chance: Option<(String, f64)>) -> String {
-    let mut series = vec![];
-    if let (Some((label, level)), Some(first), Some(last)) = (chance, points.first(), points.last())
-    {
+    let span = points.first().zip(points.last()).map(|(a, b)| (a.0, b.0));
+    let mut series = vec![Series {
+        name: name.into(),
+        dashed: false,
+        points,
+    }];
+    if let Some(((label, level), (first, last))) = chance.zip(span) {
         series.push(Series {
             name: label,
-            points: vec![(first.0, level), (last.0, level)],
+            points: vec![(first, level), (last, level)],
             dashed: true,
         });
     }
-    series.insert(
-        0,
-        Series {
-            name: name.into(),
-            points,
-            dashed: false,
-        },
-    );
     line_chart(
         &Axes {
             compact: true,

@@ -106,11 +106,7 @@ fn plan(state: RunState) -> String {
         Some(d) => (d.name.clone(), images_used(d, &settings)),
         None => ("synthetic".into(), settings.synthetic_sizes()),
     });
-    let steps_per_epoch = train / settings.batch_size.max(1);
-    let mut steps = steps_per_epoch * settings.epochs;
-    if settings.max_steps > 0 {
-        steps = steps.min(settings.max_steps);
-    }
+    let steps = settings.pretrain_config().total_steps(train);
     format!(
         "Start trains a width-{} ResNet-18 with SimCLR on {train} {images} images: {steps} \
          steps of {} images, two augmented views each. Then probe it with a few labels below.",
