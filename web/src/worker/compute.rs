@@ -123,7 +123,7 @@ async fn webgpu_adapter() -> Option<Adapter> {
             .and_then(|v| v.as_string())
             .filter(|s| !s.is_empty())
     };
-    // `info.isFallbackAdapter` since Chrome 136; `adapter.isFallbackAdapter` before.
+    // Newer browsers put the flag on `info`, older ones on the adapter itself.
     let flag = |object: &JsValue| {
         js_sys::Reflect::get(object, &"isFallbackAdapter".into())
             .ok()
