@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-time setup for the browser app and its tests: the wasm32 target, wasm-bindgen-cli at
+# One-time setup for the browser app and its tests: the wasm32 target (and a nightly
+# toolchain with rust-src for the threaded worker), wasm-bindgen-cli at
 # the version in Cargo.lock, trunk, wasm-opt (binaryen 116), Debian's Chromium +
 # ChromeDriver, and the e2e test's npm packages. Safe to run again: what is already there
 # is kept.
@@ -7,6 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target add wasm32-unknown-unknown
+# The threaded CPU worker rebuilds std with wasm atomics (-Z build-std): nightly only.
+# Installed once and then kept (not updated), so its std build stays cached.
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal
+fi
+rustup component add rust-src clippy --toolchain nightly
+rustup target add wasm32-unknown-unknown --toolchain nightly
 
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$bindgen_version" ]; then

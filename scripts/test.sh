@@ -32,6 +32,8 @@ step "clippy of the browser app and the CPU kernels (wasm32)"
 CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/simclr-wasm}" \
     cargo clippy -p simclr-web -p simclr-kernels --target wasm32-unknown-unknown --all-targets \
     -- -D warnings
+step "clippy of the threaded CPU worker (wasm32 with atomics, nightly)"
+scripts/build-threads-worker.sh --clippy
 step "browser app's wasm-bindgen tests (headless Chromium via chromedriver)"
 scripts/web-tests.sh
 step "browser end-to-end (trunk build, headless Chromium: WebGPU and CPU fallback)"

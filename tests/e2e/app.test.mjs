@@ -16,7 +16,12 @@
 //    finishes; a second run stops within a step (+2 s) and says where; the embeddings
 //    download as CSV.
 // 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show what a run will use,
-//    and PyTorch's ResNet-18 from ../shared/reference loads as an encoder.
+//    and PyTorch's ResNet-18 from ../shared/reference loads as an encoder; a run asked on
+//    WebGPU moves to the single-threaded worker, which is handed the files first.
+// 4. Not cross-origin isolated: runs get the single-threaded worker, and say so.
+//
+// Parts 0–3 are served cross-origin isolated (COOP + COEP, as `trunk serve` does), so CPU
+// runs get the threaded worker, and part 0 asserts it uses every core.
 //
 // Screenshots go to $E2E_OUT (default target/e2e), the first-screen and finished-run ones
 // also to $E2E_DOCS when set (docs/ for the README).
@@ -116,13 +121,14 @@ async function latency(page, what, click, check) {
   }
 }
 
-async function withPage(name, flags, body) {
-  const server = await serve(dist);
+async function withPage(name, flags, body, { isolated = true } = {}) {
+  const server = await serve(dist, { isolated });
   const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--headless=new", ...flags] });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on("console", (m) => { if (m.type() === "error") console.error(`[${name}] ${m.text()}`); });
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), isolated, `${name}: cross-origin isolation`);
     try {
       await body(page);
     } finally {
@@ -150,7 +156,8 @@ async function defaultRun(page) {
   await trainToTheEnd(page, name);
   const seconds = (Date.now() - started) / 1000;
   const backend = await text(page, "backend");
-  assert.match(backend, /^CPU \(the WebGPU adapter .* is a software renderer/, `${name}: backend ${backend}`);
+  const threads = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.match(backend, new RegExp(`^CPU, ${threads} threads? \\(the WebGPU adapter .* is a software renderer`), `${name}: backend ${backend}`);
   assert.ok(seconds <= 180, `${name}: the default run took ${seconds} s (at most 180)`);
   const table = {};
   for (const percent of [10, 100]) {
@@ -301,13 +308,37 @@ async function realFiles(page) {
     await page.getByTestId("import-encoder").setInputFiles(pytorch);
     await until(page, "PyTorch encoder loads", async () => /width 16, cifar stem/.test(await text(page, "loaded")), 2);
   }
-  console.log(`real files: ${summary}; ${await text(page, "loaded")}`);
+  // A run on the other worker (WebGPU asked for; this page has no adapter, so the
+  // single-threaded worker's CPU path): the new worker is given the files first.
+  await page.getByTestId("setting-compute").selectOption("webgpu");
+  await setValue(page, "setting-max-steps", "4", "change");
+  await page.getByTestId("start").click();
+  await trainToTheEnd(page, "cifar10 on the other worker");
+  const backend = await text(page, "backend");
+  assert.match(backend, /^CPU, 1 thread \(this browser gives no WebGPU adapter/, backend);
+  const after = await text(page, "data-summary");
+  assert.match(after, /^cifar10: /, `the new worker trained on the files: ${after}`);
+  console.log(`real files: ${summary}; ${await text(page, "loaded")}; then "${backend}" on ${after}`);
+}
+
+// Without cross-origin isolation (a static host without the two headers) every run gets
+// the single-threaded worker, and the page says so.
+async function singleThread(page) {
+  const name = "single-thread";
+  await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
+  await setValue(page, "setting-max-steps", "8", "change");
+  await page.getByTestId("start").click();
+  await trainToTheEnd(page, name);
+  const backend = await text(page, "backend");
+  assert.match(backend, /^CPU, 1 thread \(/, `${name}: backend ${backend}`);
+  console.log(`${name}: "${backend}", ${await text(page, "views-per-s")} views/s`);
 }
 
 await mkdir(out, { recursive: true });
-// E2E_ONLY=default,cpu,files runs those parts alone (cpu needs the first part's encoder file).
-const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files").split(",");
+// E2E_ONLY=default,cpu,files,single runs those parts alone (cpu needs the first part's encoder file).
+const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files,single").split(",");
 if (parts.includes("default")) await withPage("default", ["--enable-unsafe-webgpu"], defaultRun);
 if (parts.includes("webgpu")) await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
 if (parts.includes("cpu")) await withPage("cpu-fallback", [], cpuRun);
 if (parts.includes("files") && process.env.SIMCLR_CIFAR10_DIR) await withPage("real-files", [], realFiles);
+if (parts.includes("single")) await withPage("single-thread", [], singleThread, { isolated: false });

@@ -1,14 +1,15 @@
 // Browser throughput: trains a preset for a few steps in headless Chromium and prints the
 // views/s of each report (the first includes shader compilation and warm-up).
-//   node bench.mjs <micro|tiny|small|paper> <steps> <webgpu|cpu>
-// Serves dist/ (build it with `trunk build --release` first).
+//   node bench.mjs <micro|tiny|small|paper> <steps> <webgpu|cpu> [threads|single]
+// Serves dist/ (build it with `trunk build --release` first), cross-origin isolated unless
+// `single` is given (then the CPU runs on the worker's one thread).
 import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { serve } from "./serve.mjs";
 
-const [preset = "micro", steps = "20", mode = "webgpu"] = process.argv.slice(2);
+const [preset = "micro", steps = "20", mode = "webgpu", threads = "threads"] = process.argv.slice(2);
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
-const server = await serve(dist);
+const server = await serve(dist, { isolated: threads !== "single" });
 const flags = mode === "webgpu" ? ["--enable-unsafe-webgpu"] : [];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

@@ -1,18 +1,27 @@
 // A static server for dist/ on 127.0.0.1 (a random free port), shared by the tests and the
-// benchmark.
+// benchmark. `isolated` sends the two headers that make the page cross-origin isolated (as
+// `trunk serve` does, Trunk.toml), which the threaded worker needs.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 
 const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
 
-export function serve(dist) {
+const isolation = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+};
+
+export function serve(dist, { isolated = true } = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
     const file = join(dist, path === "/" ? "index.html" : path);
     try {
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+      res.writeHead(200, {
+        "content-type": types[extname(file)] ?? "application/octet-stream",
+        ...(isolated ? isolation : {}),
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -1,13 +1,21 @@
-//! The page's end of the worker: one worker per page, commands in, events applied to the
+//! The page's end of the worker: one worker at a time, commands in, events applied to the
 //! [`RunState`], and the crash channel watched so a dead worker shows as an error.
+//!
+//! The worker comes in two builds (see [`WorkerKind`]); a run or an encoder load whose
+//! compute choice belongs to the other build starts that worker in place of the current
+//! one, and sends it the data and the loaded encoder the old one held first.
 
 use super::files;
 use super::state::RunState;
+use super::worker_kind::{Placement, WorkerKind};
 use crate::protocol::{Command, Event};
 use crate::worker::{crash, TrainWorker};
 use futures::channel::mpsc;
+use futures::future::{select, Either};
 use futures::{SinkExt, StreamExt};
+use gloo_worker::reactor::ReactorBridge;
 use gloo_worker::Spawnable;
+use leptos::prelude::GetUntracked;
 use leptos::task::spawn_local;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -34,23 +42,94 @@ impl WorkerLink {
     }
 }
 
+/// The commands that set up a worker's state, kept to bring a replacement worker level.
+#[derive(Default)]
+struct Held {
+    /// The last `LoadData` (none once the synthetic images are chosen again).
+    data: Option<Command>,
+    /// The last `ImportEncoder`.
+    encoder: Option<Command>,
+}
+
+impl Held {
+    fn record(&mut self, command: &Command) {
+        match command {
+            Command::LoadData(..) => self.data = Some(command.clone()),
+            Command::UseSynthetic(_) => self.data = None,
+            Command::ImportEncoder { .. } => self.encoder = Some(command.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// A running worker of one kind.
+struct Running {
+    kind: WorkerKind,
+    bridge: ReactorBridge<TrainWorker>,
+}
+
+impl Running {
+    fn start(kind: WorkerKind) -> Self {
+        let bridge = TrainWorker::spawner()
+            .as_module(kind.is_module())
+            .with_loader(kind.has_loader())
+            .spawn(kind.script());
+        Self { kind, bridge }
+    }
+
+    /// Replaces the worker by one of `kind` when `command` needs it, replaying `held`.
+    async fn switch_for(&mut self, command: &Command, placement: &Placement, held: &Held) {
+        let choice = match command {
+            Command::Start(settings) => settings.compute,
+            Command::ImportEncoder { compute, .. } => *compute,
+            _ => return,
+        };
+        let kind = placement.kind_for(choice);
+        if kind == self.kind {
+            return;
+        }
+        // Dropping the old bridge closes that worker.
+        *self = Self::start(kind);
+        let replay = held.data.iter();
+        let replay = replay.chain(held.encoder.iter().filter(|_| {
+            // A new encoder file replaces the held one; a run may start from it.
+            matches!(command, Command::Start(s) if s.start_from_loaded)
+        }));
+        for command in replay {
+            let _ = self.bridge.send(command.clone()).await;
+        }
+    }
+}
+
 async fn drive(state: RunState, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let bridge = TrainWorker::spawner().as_module(false).spawn("./worker.js");
-    let (mut to_worker, mut from_worker) = bridge.split();
-    spawn_local(async move {
-        while let Some(command) = commands.next().await {
-            if to_worker.send(command).await.is_err() {
-                break;
+    let placement = Placement::detect().await;
+    let mut worker = Running::start(placement.kind_for(state.settings.get_untracked().compute));
+    let mut held = Held::default();
+    loop {
+        let next = match select(commands.next(), worker.bridge.next()).await {
+            Either::Left((command, _)) => Either::Left(command),
+            Either::Right((event, _)) => Either::Right(event),
+        };
+        match next {
+            Either::Left(None) | Either::Right(None) => break,
+            Either::Left(Some(command)) => {
+                worker.switch_for(&command, &placement, &held).await;
+                if placement.can_switch() {
+                    held.record(&command);
+                }
+                if worker.bridge.send(command).await.is_err() {
+                    break;
+                }
+            }
+            Either::Right(Some(event)) => {
+                if let Event::Download(file) = &event {
+                    if let Err(message) = files::download(&file.name, &file.bytes) {
+                        state.fail(message);
+                    }
+                }
+                state.apply(event, files::png_url);
             }
         }
-    });
-    while let Some(event) = from_worker.next().await {
-        if let Event::Download(file) = &event {
-            if let Err(message) = files::download(&file.name, &file.bytes) {
-                state.fail(message);
-            }
-        }
-        state.apply(event, files::png_url);
     }
 }
 

@@ -12,6 +12,7 @@ mod probe_panel;
 mod settings_panel;
 pub mod state;
 mod tsne_panel;
+pub mod worker_kind;
 
 pub use charts::{chance_loss, Charts};
 pub use data_panel::summary_line;

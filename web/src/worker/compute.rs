@@ -1,8 +1,12 @@
 //! The compute backend: WebGPU when the browser gives an adapter, Burn's CPU backend in
-//! WebAssembly otherwise, and the encoder kept on whichever one trained or loaded it.
+//! WebAssembly otherwise, and the encoder kept on whichever one trained or loaded it. The
+//! threaded worker (feature `threads`) is built without WebGPU and always computes on its
+//! CPU threads.
 
 use crate::settings::ComputeChoice;
-use simclr::backend::{Cpu, Wgpu};
+use simclr::backend::Cpu;
+#[cfg(feature = "webgpu")]
+use simclr::backend::Wgpu;
 use simclr::data::Normalization;
 use simclr::model::ResNet;
 use wasm_bindgen::{JsCast, JsValue};
@@ -12,6 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compute {
     /// Burn's wgpu backend on WebGPU.
+    #[cfg(feature = "webgpu")]
     Gpu,
     /// Burn's flex backend in WebAssembly.
     Cpu,
@@ -39,6 +44,7 @@ pub struct Adapter {
 #[derive(Debug, Default)]
 pub struct Gpu {
     adapter: Option<Option<Adapter>>,
+    #[cfg(feature = "webgpu")]
     ready: bool,
 }
 
@@ -46,43 +52,68 @@ pub struct Gpu {
 /// WebGPU is asked for), the CPU otherwise, with the reason in the description.
 pub async fn choose(choice: ComputeChoice, gpu: &mut Gpu) -> Backend {
     if choice == ComputeChoice::Cpu {
-        return cpu("CPU (chosen in the settings)".into());
+        return cpu("chosen in the settings");
     }
     if gpu.adapter.is_none() {
         gpu.adapter = Some(webgpu_adapter().await);
     }
     match gpu.adapter.clone().flatten() {
-        None => cpu("CPU (this browser gives no WebGPU adapter)".into()),
-        Some(adapter) if adapter.software && choice == ComputeChoice::Auto => cpu(format!(
-            "CPU (the WebGPU adapter \"{}\" is a software renderer, slower than the CPU \
-             path; pick WebGPU under \"compute on\" to use it anyway)",
+        None => cpu("this browser gives no WebGPU adapter"),
+        Some(adapter) if adapter.software && choice == ComputeChoice::Auto => cpu(&format!(
+            "the WebGPU adapter \"{}\" is a software renderer, slower than the CPU \
+             path; pick WebGPU under \"compute on\" to use it anyway",
             adapter.name
         )),
-        Some(adapter) => {
-            if !gpu.ready {
-                // cubecl aborts the module when WebGPU has no adapter: set up only once the
-                // browser has shown one.
-                let device = burn::backend::wgpu::WgpuDevice::default();
-                burn::backend::wgpu::init_setup_async::<
-                    burn::backend::wgpu::graphics::AutoGraphicsApi,
-                >(&device, Default::default())
-                .await;
-                gpu.ready = true;
-            }
-            let kind = if adapter.software { " (software)" } else { "" };
-            Backend {
-                compute: Compute::Gpu,
-                description: format!("WebGPU: {}{kind}", adapter.name),
-            }
-        }
+        Some(adapter) => on_webgpu(adapter, gpu).await,
     }
 }
 
-fn cpu(description: String) -> Backend {
+#[cfg(feature = "webgpu")]
+async fn on_webgpu(adapter: Adapter, gpu: &mut Gpu) -> Backend {
+    if !gpu.ready {
+        // cubecl aborts the module when WebGPU has no adapter: set up only once the
+        // browser has shown one.
+        let device = burn::backend::wgpu::WgpuDevice::default();
+        burn::backend::wgpu::init_setup_async::<burn::backend::wgpu::graphics::AutoGraphicsApi>(
+            &device,
+            Default::default(),
+        )
+        .await;
+        gpu.ready = true;
+    }
+    let kind = if adapter.software { " (software)" } else { "" };
+    Backend {
+        compute: Compute::Gpu,
+        description: format!("WebGPU: {}{kind}", adapter.name),
+    }
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn on_webgpu(adapter: Adapter, _gpu: &mut Gpu) -> Backend {
+    // The page starts the single-threaded worker for WebGPU; this is only a safety net.
+    cpu(&format!(
+        "WebGPU on \"{}\" is not in the threaded CPU worker",
+        adapter.name
+    ))
+}
+
+/// The CPU backend, its thread count and why it was chosen.
+fn cpu(reason: &str) -> Backend {
+    let threads = thread_count();
+    let plural = if threads == 1 { "" } else { "s" };
     Backend {
         compute: Compute::Cpu,
-        description,
+        description: format!("CPU, {threads} thread{plural} ({reason})"),
     }
+}
+
+/// The threads the CPU backend computes on: rayon's pool in the threaded worker, the
+/// worker's own thread otherwise.
+pub fn thread_count() -> usize {
+    #[cfg(feature = "threads")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "threads"))]
+    return 1;
 }
 
 /// Whether an adapter described by `info` is a software renderer: the browser says so
@@ -102,7 +133,7 @@ pub fn is_software(fallback_flag: bool, names: &str) -> bool {
 }
 
 /// The adapter `navigator.gpu.requestAdapter()` gives, if any.
-async fn webgpu_adapter() -> Option<Adapter> {
+pub async fn webgpu_adapter() -> Option<Adapter> {
     let global = js_sys::global();
     let navigator = js_sys::Reflect::get(&global, &"navigator".into()).ok()?;
     let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).ok()?;
@@ -149,6 +180,7 @@ async fn webgpu_adapter() -> Option<Adapter> {
 #[allow(clippy::large_enum_variant)]
 pub enum Encoder {
     /// On WebGPU.
+    #[cfg(feature = "webgpu")]
     Gpu(ResNet<Wgpu>),
     /// On the CPU.
     Cpu(ResNet<Cpu>),
@@ -170,6 +202,7 @@ pub struct HeldEncoder {
 macro_rules! with_encoder {
     ($held:expr, |$encoder:ident, $device:ident| $body:expr) => {
         match $held {
+            #[cfg(feature = "webgpu")]
             $crate::worker::compute::Encoder::Gpu($encoder) => {
                 let $device = burn::backend::wgpu::WgpuDevice::default();
                 $body

@@ -19,7 +19,9 @@ use compute::{Backend, Compute, Encoder, HeldEncoder};
 pub use error::WorkerError;
 use futures::{SinkExt, StreamExt};
 use gloo_worker::reactor::{reactor, ReactorScope};
-use simclr::backend::{AutodiffCpu, AutodiffWgpu, Cpu, Wgpu};
+use simclr::backend::{AutodiffCpu, Cpu};
+#[cfg(feature = "webgpu")]
+use simclr::backend::{AutodiffWgpu, Wgpu};
 use simclr::data::synthetic::{self, SyntheticConfig};
 use simclr::data::{upload, Dataset};
 use simclr::model::weights;
@@ -271,6 +273,7 @@ impl WorkerState {
             None
         };
         let (encoder, step, stopped) = match backend.compute {
+            #[cfg(feature = "webgpu")]
             Compute::Gpu => {
                 let run = train_on::<AutodiffWgpu>(&settings, &data, scope, start_from).await?;
                 (Encoder::Gpu(run.encoder), run.step, run.stopped)
@@ -302,6 +305,7 @@ impl WorkerState {
         send(scope, Event::Backend(description)).await?;
         let path = Path::new(&file.name);
         let (encoder, normalization) = match compute {
+            #[cfg(feature = "webgpu")]
             Compute::Gpu => {
                 let (encoder, norm) =
                     weights::encoder_from_bytes::<Wgpu>(&file.bytes, path, &Default::default())
