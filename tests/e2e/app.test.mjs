@@ -19,6 +19,7 @@
 //    and PyTorch's ResNet-18 from ../shared/reference loads as an encoder; a run asked on
 //    WebGPU moves to the single-threaded worker, which is handed the files first.
 // 4. Not cross-origin isolated: runs get the single-threaded worker, and say so.
+// 5. A threaded worker whose wasm is missing shows an error instead of never starting.
 //
 // Parts 0–3 are served cross-origin isolated (COOP + COEP, as `trunk serve` does), so CPU
 // runs get the threaded worker, and part 0 asserts it uses every core.
@@ -121,8 +122,8 @@ async function latency(page, what, click, check) {
   }
 }
 
-async function withPage(name, flags, body, { isolated = true } = {}) {
-  const server = await serve(dist, { isolated });
+async function withPage(name, flags, body, { isolated = true, missing = [] } = {}) {
+  const server = await serve(dist, { isolated, missing });
   const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--headless=new", ...flags] });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -321,6 +322,21 @@ async function realFiles(page) {
   console.log(`real files: ${summary}; ${await text(page, "loaded")}; then "${backend}" on ${after}`);
 }
 
+// A threaded worker that cannot start (its wasm missing from the deployment) is an error
+// on the page, and the next run goes to the single-threaded worker.
+async function brokenThreads(page) {
+  const name = "broken threads";
+  await page.waitForFunction(() => document.querySelector("[data-testid=error]"), null, { timeout: 60_000 });
+  const error = await text(page, "error");
+  assert.match(error, /threaded worker did not start.*404.*single-threaded worker/, `${name}: ${error}`);
+  await setValue(page, "setting-max-steps", "4", "change");
+  await page.getByTestId("start").click();
+  await trainToTheEnd(page, name);
+  const backend = await text(page, "backend");
+  assert.match(backend, /^CPU, 1 thread \(/, `${name}: backend ${backend}`);
+  console.log(`${name}: "${error}", then "${backend}"`);
+}
+
 // Without cross-origin isolation (a static host without the two headers) every run gets
 // the single-threaded worker, and the page says so.
 async function singleThread(page) {
@@ -336,9 +352,10 @@ async function singleThread(page) {
 
 await mkdir(out, { recursive: true });
 // E2E_ONLY=default,cpu,files,single runs those parts alone (cpu needs the first part's encoder file).
-const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files,single").split(",");
+const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files,single,broken").split(",");
 if (parts.includes("default")) await withPage("default", ["--enable-unsafe-webgpu"], defaultRun);
 if (parts.includes("webgpu")) await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
 if (parts.includes("cpu")) await withPage("cpu-fallback", [], cpuRun);
 if (parts.includes("files") && process.env.SIMCLR_CIFAR10_DIR) await withPage("real-files", [], realFiles);
 if (parts.includes("single")) await withPage("single-thread", [], singleThread, { isolated: false });
+if (parts.includes("broken")) await withPage("broken-threads", [], brokenThreads, { missing: ["worker-threads_bg.wasm"] });

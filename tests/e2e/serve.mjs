@@ -12,11 +12,13 @@ const isolation = {
   "cross-origin-embedder-policy": "require-corp",
 };
 
-export function serve(dist, { isolated = true } = {}) {
+/// `missing` lists files answered with 404 (a broken deployment).
+export function serve(dist, { isolated = true, missing = [] } = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
     const file = join(dist, path === "/" ? "index.html" : path);
     try {
+      if (missing.some((name) => file.endsWith(name))) throw new Error("missing");
       const body = await readFile(file);
       res.writeHead(200, {
         "content-type": types[extname(file)] ?? "application/octet-stream",

@@ -17,6 +17,8 @@ use gloo_worker::reactor::ReactorBridge;
 use gloo_worker::Spawnable;
 use leptos::prelude::GetUntracked;
 use leptos::task::spawn_local;
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -30,8 +32,9 @@ impl WorkerLink {
     /// Starts the worker and applies its events to `state`.
     pub fn spawn(state: RunState) -> Self {
         let (commands, receiver) = mpsc::unbounded();
-        spawn_local(drive(state, receiver));
-        watch_crashes(state);
+        let threads_broken = Rc::new(Cell::new(false));
+        spawn_local(drive(state, receiver, threads_broken.clone()));
+        watch_crashes(state, threads_broken);
         Self { commands }
     }
 
@@ -79,12 +82,12 @@ impl Running {
 
     /// Replaces the worker by one of `kind` when `command` needs it, replaying `held`.
     async fn switch_for(&mut self, command: &Command, placement: &Placement, held: &Held) {
-        let choice = match command {
-            Command::Start(settings) => settings.compute,
-            Command::ImportEncoder { compute, .. } => *compute,
-            _ => return,
+        let kind = match command {
+            Command::Start(settings) => placement.kind_for(settings.compute),
+            Command::ImportEncoder { compute, .. } => placement.kind_for(*compute),
+            // Anything else stays where it is, unless that worker never started.
+            _ => placement.usable(self.kind),
         };
-        let kind = placement.kind_for(choice);
         if kind == self.kind {
             return;
         }
@@ -101,8 +104,12 @@ impl Running {
     }
 }
 
-async fn drive(state: RunState, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let placement = Placement::detect().await;
+async fn drive(
+    state: RunState,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    threads_broken: Rc<Cell<bool>>,
+) {
+    let placement = Placement::detect(threads_broken).await;
     let mut worker = Running::start(placement.kind_for(state.settings.get_untracked().compute));
     let mut held = Held::default();
     loop {
@@ -133,17 +140,26 @@ async fn drive(state: RunState, mut commands: mpsc::UnboundedReceiver<Command>) 
     }
 }
 
-fn watch_crashes(state: RunState) {
+/// Shows crashes on the page; a threaded worker that could not start also sends the next
+/// runs to the single-threaded one.
+fn watch_crashes(state: RunState, threads_broken: Rc<Cell<bool>>) {
     let Ok(channel) = web_sys::BroadcastChannel::new(crash::CHANNEL) else {
         return;
     };
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let message = event
+            let mut message = event
                 .data()
                 .as_string()
                 .unwrap_or_else(|| "the worker crashed".into());
-            state.crashed(message);
+            if message.starts_with(crash::THREADS_FAILED) {
+                // Nothing was lost: the page goes on with the other worker.
+                threads_broken.set(true);
+                message.push_str("; runs go to the single-threaded worker instead");
+                state.fail(message);
+            } else {
+                state.crashed(message);
+            }
         });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // Both live as long as the page.

@@ -268,7 +268,7 @@ impl RunState {
         self.status.set(Status::Error);
         self.error.set(Some(format!(
             "{message}. This usually means the GPU ran out of memory or was lost: \
-             reload the page and pick a smaller preset (or tick \"use the CPU\")."
+             reload the page and pick a smaller preset (or \"CPU\" under \"compute on\")."
         )));
     }
 }

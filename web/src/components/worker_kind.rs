@@ -7,6 +7,8 @@
 
 use crate::settings::ComputeChoice;
 use crate::worker::compute::{webgpu_adapter, Adapter};
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -49,23 +51,43 @@ pub struct Placement {
     threads: bool,
     /// The WebGPU adapter, when threads are possible (it decides "automatic").
     adapter: Option<Adapter>,
+    /// Set when the threaded worker failed to start (shared with the crash listener).
+    broken: Rc<Cell<bool>>,
 }
 
 impl Placement {
     /// Asks the browser (isolation, the threaded worker's script, the WebGPU adapter).
-    pub async fn detect() -> Self {
+    /// `broken` is set from outside once the threaded worker fails to start.
+    pub async fn detect(broken: Rc<Cell<bool>>) -> Self {
         let threads = cross_origin_isolated() && exists(THREADED_SCRIPT).await;
         let adapter = if threads {
             webgpu_adapter().await
         } else {
             None
         };
-        Self { threads, adapter }
+        Self {
+            threads,
+            adapter,
+            broken,
+        }
     }
 
     /// Whether runs can move between the two workers.
     pub fn can_switch(&self) -> bool {
         self.threads
+    }
+
+    fn threads_work(&self) -> bool {
+        self.threads && !self.broken.get()
+    }
+
+    /// `kind`, or the single-threaded worker where the threaded one cannot run.
+    pub fn usable(&self, kind: WorkerKind) -> WorkerKind {
+        if self.threads_work() {
+            kind
+        } else {
+            WorkerKind::Single
+        }
     }
 
     /// The worker for a run or an encoder on `choice`, mirroring the worker's own choice
@@ -76,7 +98,7 @@ impl Placement {
             ComputeChoice::WebGpu => false,
             ComputeChoice::Auto => self.adapter.as_ref().is_none_or(|a| a.software),
         };
-        if self.threads && on_cpu {
+        if self.threads_work() && on_cpu {
             WorkerKind::Threaded
         } else {
             WorkerKind::Single

@@ -8,6 +8,10 @@ use wasm_bindgen::{JsCast, JsValue};
 /// The channel's name; the page listens on the same one.
 pub const CHANNEL: &str = "simclr-worker-crash";
 
+/// How `web/worker-threads-main.js` begins its message when the threaded worker cannot
+/// start (the page then sends runs to the single-threaded one).
+pub const THREADS_FAILED: &str = "the threaded worker did not start";
+
 /// Installs the panic hook and a plain-JavaScript error listener (wasm cannot run after a
 /// trap, so the listener must not call into it).
 pub fn install() {
