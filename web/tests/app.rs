@@ -392,3 +392,41 @@ fn the_probe_says_plainly_whether_the_encoder_learned() {
     assert!(last.contains("train longer (more epochs"), "{last}");
     assert!((chance_loss(32) - 63f64.ln()).abs() < 1e-12);
 }
+
+#[wasm_bindgen_test]
+fn runs_go_to_the_worker_their_compute_choice_needs() {
+    use simclr_web::components::worker_kind::{Placement, WorkerKind};
+    use simclr_web::worker::compute::Adapter;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let adapter = |software| {
+        Some(Adapter {
+            name: "adapter".into(),
+            software,
+        })
+    };
+    let broken = Rc::new(Cell::new(false));
+    let expected_auto = [
+        (None, WorkerKind::Threaded),
+        (adapter(true), WorkerKind::Threaded),
+        (adapter(false), WorkerKind::Single),
+    ];
+    for (found, auto) in expected_auto {
+        let isolated = Placement::new(true, found, broken.clone());
+        assert!(isolated.can_switch());
+        assert_eq!(isolated.kind_for(ComputeChoice::Auto), auto);
+        assert_eq!(isolated.kind_for(ComputeChoice::Cpu), WorkerKind::Threaded);
+        assert_eq!(isolated.kind_for(ComputeChoice::WebGpu), WorkerKind::Single);
+    }
+    let plain = Placement::new(false, None, Rc::default());
+    assert!(!plain.can_switch());
+    for choice in ComputeChoice::ALL {
+        assert_eq!(plain.kind_for(choice), WorkerKind::Single, "{choice:?}");
+    }
+    // The threaded worker did not start: CPU runs and everything else leave it.
+    let isolated = Placement::new(true, None, broken.clone());
+    broken.set(true);
+    assert_eq!(isolated.kind_for(ComputeChoice::Cpu), WorkerKind::Single);
+    assert_eq!(isolated.usable(WorkerKind::Threaded), WorkerKind::Single);
+    assert_eq!(isolated.usable(WorkerKind::Single), WorkerKind::Single);
+}

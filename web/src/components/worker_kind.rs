@@ -65,6 +65,12 @@ impl Placement {
         } else {
             None
         };
+        Self::new(threads, adapter, broken)
+    }
+
+    /// From what is known: whether the threaded worker can run here (isolated page, script
+    /// served), the WebGPU adapter, and the flag set when the threaded worker fails.
+    pub fn new(threads: bool, adapter: Option<Adapter>, broken: Rc<Cell<bool>>) -> Self {
         Self {
             threads,
             adapter,
