@@ -41,8 +41,20 @@ where
     };
     let mut value = serde_json::to_value(base)?;
     merge(&mut value, overlay);
-    serde_json::from_value(value)
-        .with_context(|| format!("{}: invalid configuration", path.display()))
+    // A misspelt key would otherwise be dropped without a word, and the run would go on
+    // with the value the user meant to change.
+    let mut unknown = Vec::new();
+    let config = serde_ignored::deserialize(value, |key| unknown.push(format!("`{key}`")))
+        .with_context(|| format!("{}: invalid configuration", path.display()))?;
+    if !unknown.is_empty() {
+        bail!(
+            "{}: unknown key{} {} (the keys are those of a run's config.json)",
+            path.display(),
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", ")
+        );
+    }
+    Ok(config)
 }
 
 /// The configuration from run folder (on resume), preset, file and flags, in that order.

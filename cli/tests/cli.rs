@@ -244,6 +244,23 @@ fn config_files_are_read_and_flags_override_them() {
         &["pretrain", "--config", "bad.json", "--run-dir", "other"],
     );
     assert!(err.contains("bad.json: invalid configuration"), "{err}");
+    std::fs::write(
+        dir.join("typo.toml"),
+        "epochz = 1\nwidth = 4\n[optimizer]\nlearning_rate = 0.1\n",
+    )
+    .unwrap();
+    let err = fails(
+        dir,
+        &["pretrain", "--config", "typo.toml", "--run-dir", "typo"],
+    );
+    assert!(
+        err.contains("typo.toml: unknown keys `epochz`, `optimizer.learning_rate`"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("typo").exists(),
+        "nothing is written for a bad file"
+    );
 }
 
 fn cifar10_dir() -> Option<PathBuf> {
