@@ -140,6 +140,45 @@ fn tsne_writes_csv_png_and_svg() {
     assert!(png.width() > 500);
     let svg = std::fs::read_to_string(dir.path().join("map/tsne.svg")).unwrap();
     assert!(svg.contains(r#"data-points="40""#));
+
+    // Settings that give no map, or a meaningless one, are refused by name, and nothing
+    // is written.
+    let bad = [
+        (&["--perplexity", "0"][..], "invalid perplexity"),
+        (&["--perplexity", "nan"], "invalid perplexity"),
+        (&["--theta", "inf"], "invalid theta"),
+        (&["--iterations", "0"], "invalid iterations"),
+        (&["--points", "0"], "invalid points: 0 is below 4"),
+    ];
+    for (flags, expected) in bad {
+        let args = with(
+            &["tsne", "--random-init", "--width", "4", "--out", "bad"],
+            &[SMALL_DATA, flags].concat(),
+        );
+        let err = fails(dir.path(), &strs(&args));
+        assert!(err.contains(expected), "{flags:?}: {err}");
+        assert!(
+            !dir.path().join("bad").exists(),
+            "{flags:?}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn an_experiment_with_unusable_tsne_settings_stops_before_pretraining() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "tsne_points = 2\n[pretrain]\nwidth = 4\nepochs = 1\n",
+    )
+    .unwrap();
+    let args = ["experiment", "--config", "bad.toml", "--out", "study"];
+    let err = fails(dir.path(), &args);
+    assert!(err.contains("invalid points: 2 is below 4"), "{err}");
+    assert!(
+        !dir.path().join("study/pretrain").exists(),
+        "no pretraining: {err}"
+    );
 }
 
 #[test]

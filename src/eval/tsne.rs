@@ -40,6 +40,58 @@ impl Default for TsneConfig {
     }
 }
 
+/// The fewest iterations: t-SNE's early exaggeration alone takes up to 250, and a map
+/// stopped before it ends is still its random start pulled into clumps.
+pub const MIN_ITERATIONS: usize = 250;
+/// The most iterations (time, not memory: a map has long settled by then).
+pub const MAX_ITERATIONS: usize = 100_000;
+/// The fewest points a map can be made of.
+pub const MIN_POINTS: usize = 4;
+
+impl TsneConfig {
+    /// Refuses settings that give no map or a meaningless one, naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        let theta = self.theta;
+        Error::first_invalid([
+            (
+                self.perplexity.is_finite() && self.perplexity >= 1.0,
+                "perplexity",
+                format!(
+                    "{} is not a number of neighbours: at least 1 (usually 5 to 50)",
+                    self.perplexity
+                ),
+            ),
+            (
+                crate::error::non_negative(theta) && theta <= 1.0,
+                "theta",
+                format!("{theta} is not a Barnes-Hut θ: 0 (exact) to 1"),
+            ),
+            (
+                (MIN_ITERATIONS..=MAX_ITERATIONS).contains(&self.iterations),
+                "iterations",
+                format!(
+                    "{} is outside {MIN_ITERATIONS}..={MAX_ITERATIONS}",
+                    self.iterations
+                ),
+            ),
+            (
+                self.pca_dims >= 2,
+                "pca_dims",
+                format!("{} is below 2", self.pca_dims),
+            ),
+        ])
+    }
+}
+
+/// Refuses a point count no map can be made of.
+pub fn check_points(points: usize) -> Result<()> {
+    Error::first_invalid([(
+        points >= MIN_POINTS,
+        "points",
+        format!("{points} is below {MIN_POINTS}: t-SNE needs at least {MIN_POINTS} points"),
+    )])
+}
+
 /// A 2-D embedding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Embedding2d {
@@ -53,6 +105,7 @@ pub struct Embedding2d {
 
 /// Embeds the rows of `values` (`dim` columns) in 2-D.
 pub fn embed(values: &[f32], dim: usize, config: &TsneConfig) -> Result<Embedding2d> {
+    config.validate()?;
     let rows = values.len() / dim.max(1);
     if rows < 4 || dim < 2 {
         return Err(Error::UnsuitableData(format!(
@@ -172,6 +225,79 @@ mod tests {
         assert!(embedding.points.iter().flatten().all(|v| v.is_finite()));
         let csv = to_csv(&embedding.points, &labels);
         assert_eq!(csv.lines().count(), 151);
+    }
+
+    #[test]
+    fn unusable_settings_are_refused_by_name() {
+        let values: Vec<f32> = (0..40).map(|i| (i * 7 % 11) as f32).collect();
+        let cases = [
+            (
+                "perplexity",
+                TsneConfig {
+                    perplexity: 0.0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "perplexity",
+                TsneConfig {
+                    perplexity: f64::NAN,
+                    ..Default::default()
+                },
+            ),
+            (
+                "theta",
+                TsneConfig {
+                    theta: -0.1,
+                    ..Default::default()
+                },
+            ),
+            (
+                "theta",
+                TsneConfig {
+                    theta: f64::INFINITY,
+                    ..Default::default()
+                },
+            ),
+            (
+                "iterations",
+                TsneConfig {
+                    iterations: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "iterations",
+                TsneConfig {
+                    iterations: MIN_ITERATIONS - 1,
+                    ..Default::default()
+                },
+            ),
+            (
+                "pca_dims",
+                TsneConfig {
+                    pca_dims: 1,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (setting, config) in cases {
+            let error = embed(&values, 2, &config).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("invalid {setting}: ")),
+                "{error}"
+            );
+        }
+        let edge = TsneConfig {
+            perplexity: 1.0,
+            theta: 1.0,
+            iterations: MIN_ITERATIONS,
+            ..Default::default()
+        };
+        assert!(embed(&values, 2, &edge).is_ok());
+        assert!(check_points(MIN_POINTS).is_ok());
+        let error = check_points(0).unwrap_err().to_string();
+        assert!(error.starts_with("invalid points: 0 is below 4"), "{error}");
     }
 
     #[test]

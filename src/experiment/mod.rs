@@ -177,7 +177,9 @@ impl ExperimentConfig {
         if self.heads.is_empty() {
             return Err(Error::invalid("heads", "name at least one probe head"));
         }
-        Ok(())
+        // Before pretraining, not after it.
+        self.tsne.validate()?;
+        crate::eval::tsne::check_points(self.tsne_points)
     }
 
     /// The supervised configuration at one label fraction, sharing the pretraining's data,

@@ -294,6 +294,8 @@ pub fn tsne_of<B: AutodiffBackend>(
     source: &EncoderSource,
     device: &B::Device,
 ) -> Result<TsneResult> {
+    config.validate()?;
+    crate::eval::tsne::check_points(points)?;
     let (indices, labels) = labelled(split);
     if indices.is_empty() {
         return Err(Error::UnsuitableData("t-SNE needs labelled images".into()));

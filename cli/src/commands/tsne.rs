@@ -7,7 +7,7 @@ use clap::Args;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::data::DatasetSpec;
 use simclr::eval::encoder_source::EncoderSource;
-use simclr::eval::tsne::TsneConfig;
+use simclr::eval::tsne::{check_points, TsneConfig};
 use simclr::experiment::phases::{tsne_of, write_tsne_files};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,6 +44,17 @@ pub struct TsneArgs {
     pub backend: String,
 }
 
+impl TsneArgs {
+    fn config(&self) -> TsneConfig {
+        TsneConfig {
+            perplexity: self.perplexity,
+            theta: self.theta,
+            iterations: self.iterations,
+            ..TsneConfig::default()
+        }
+    }
+}
+
 struct TsneTask {
     source: EncoderSource,
     spec: DatasetSpec,
@@ -57,12 +68,7 @@ impl BackendTask for TsneTask {
         let a = &self.args;
         let data = self.spec.load()?;
         let split = pick_split(&data, &a.split)?;
-        let config = TsneConfig {
-            perplexity: a.perplexity,
-            theta: a.theta,
-            iterations: a.iterations,
-            ..TsneConfig::default()
-        };
+        let config = a.config();
         let norm = data.normalization;
         let result = tsne_of::<B>(split, norm, a.points, &config, &self.source, &device)?;
         write_tsne_files(&a.out, "tsne", &result, &data.classes)?;
@@ -72,6 +78,9 @@ impl BackendTask for TsneTask {
 
 /// Runs `simclr tsne`.
 pub fn run(args: TsneArgs) -> Result<()> {
+    // Before the encoder and the data are loaded.
+    args.config().validate()?;
+    check_points(args.points)?;
     let source = args.encoder.source(&args.random)?;
     let spec = args.encoder.dataset(&args.data)?;
     let kind: BackendKind = parse(&args.backend)?;

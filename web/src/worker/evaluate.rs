@@ -10,7 +10,7 @@ use simclr::eval::encoder_source::EncoderSource;
 use simclr::eval::features::{encode, labelled_indices};
 use simclr::eval::head::{HeadKind, ProbeConfig};
 use simclr::eval::probing::{encode_labelled, probe as fit_probe, ProbeResult};
-use simclr::eval::tsne::{embed, nearest_neighbour_accuracy, TsneConfig};
+use simclr::eval::tsne::{check_points, embed, nearest_neighbour_accuracy, TsneConfig};
 use simclr::model::ResNet;
 use simclr::{augment::preview, io::npy, io::readback};
 
@@ -119,6 +119,7 @@ pub async fn tsne<B: Backend>(
     points: usize,
     device: &B::Device,
 ) -> Result<TsneMap, WorkerError> {
+    check_points(points)?;
     let (indices, labels, values) =
         test_features(encoder, normalization, data, points, device).await?;
     let dim = encoder.config().feature_dim();
