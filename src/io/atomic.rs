@@ -4,7 +4,10 @@ use crate::{Error, Result};
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so
-/// that `path` always holds either the old or the new contents, never a partial file.
+/// that `path` always holds either the old or the new contents, never a partial file. The
+/// temporary file is created exclusively under an unpredictable name (`.NAME.tmp-XXXXXX`),
+/// so nothing planted in the folder (a symlink) can redirect the write; it is fsynced
+/// before the rename, and the folder after it, so the rename survives a power cut.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path
@@ -15,17 +18,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
+        // Dropped on any failure below, which removes it.
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}{TEMP_MARK}"))
+            .tempfile_in(dir)?;
+        temp.write_all(bytes)?;
+        temp.as_file().sync_all()?;
+        temp.persist(path).map_err(|e| e.error)?;
+        sync_folder(dir)
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(path, e)
-    })
+    result.map_err(|e| Error::io(path, e))
+}
+
+/// What every temporary file's name holds after the target's name.
+pub const TEMP_MARK: &str = ".tmp-";
+
+#[cfg(unix)]
+fn sync_folder(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_folder(_dir: &Path) -> std::io::Result<()> {
+    // Windows cannot open a folder as a file; its renames are journaled.
+    Ok(())
 }
 
 #[cfg(test)]
@@ -46,5 +63,23 @@ mod tests {
         );
         let err = write_atomic(&dir.path().join("missing/out.bin"), b"x").unwrap_err();
         assert!(err.to_string().contains("missing/out.bin"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_does_not_redirect_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        // Where a predictable temporary name would point.
+        let planted = dir
+            .path()
+            .join(format!(".out.bin{TEMP_MARK}{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let path = dir.path().join("out.bin");
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
     }
 }
