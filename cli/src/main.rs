@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod layering;
+mod output;
 mod progress;
 
 use clap::{Parser, Subcommand};

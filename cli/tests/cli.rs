@@ -67,6 +67,52 @@ fn pretrain_export_embed_round_trip() {
 
     let err = fails(dir, &["pretrain", "--run-dir", "run", "--preset", "tiny"]);
     assert!(err.contains("already holds a run; pass --resume"), "{err}");
+
+    // Outputs never destroy data: an existing file needs --force, a run's checkpoints
+    // folder is training's alone (however the path is spelt), a folder is not a file.
+    let checkpoint = std::fs::read(run.join("checkpoints/last.ckpt")).unwrap();
+    let exported = std::fs::read(dir.join("encoder.safetensors")).unwrap();
+    fn export(out: &str, force: bool) -> Vec<&str> {
+        let mut args = vec!["export", "--run-dir", "run", "--out", out];
+        if force {
+            args.push("--force");
+        }
+        args
+    }
+    let err = fails(dir, &export("encoder.safetensors", false));
+    assert!(
+        err.contains("encoder.safetensors already exists; pass --force"),
+        "{err}"
+    );
+    for out in [
+        "run/checkpoints/last.ckpt",
+        "run/../run/checkpoints/./last.ckpt",
+    ] {
+        let err = fails(dir, &export(out, true));
+        assert!(
+            err.contains("the checkpoints folder of the run in"),
+            "{out}: {err}"
+        );
+        let err = fails(dir, &["embed", "--run-dir", "run", "--out", out, "--force"]);
+        assert!(err.contains("only training writes"), "{out}: {err}");
+    }
+    let err = fails(dir, &export("run", true));
+    assert!(err.contains("run is a folder"), "{err}");
+    let err = fails(dir, &["embed", "--run-dir", "run", "--out", "b.npy"]);
+    assert!(err.contains("b.npy already exists"), "{err}");
+    assert_eq!(
+        std::fs::read(run.join("checkpoints/last.ckpt")).unwrap(),
+        checkpoint
+    );
+    assert_eq!(
+        std::fs::read(dir.join("encoder.safetensors")).unwrap(),
+        exported
+    );
+    ok(dir, &export("encoder.safetensors", true));
+    ok(
+        dir,
+        &["embed", "--run-dir", "run", "--out", "b.npy", "--force"],
+    );
 }
 
 #[test]

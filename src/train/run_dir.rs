@@ -76,6 +76,23 @@ impl RunDir {
         self.root.join("checkpoints").join("last.ckpt")
     }
 
+    /// The run whose `checkpoints/` folder a file at `path` would land in, if any: only
+    /// training writes there, and an export or embedding written over `last.ckpt` would
+    /// destroy the run.
+    pub fn owning_checkpoints(path: &Path) -> Option<RunDir> {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // Through `..`, `.` and symlinks alike.
+        let parent = parent.canonicalize().ok()?;
+        if parent.file_name()? != "checkpoints" {
+            return None;
+        }
+        let run = RunDir::new(parent.parent()?);
+        run.has_run().then_some(run)
+    }
+
     /// Whether a run was started here.
     pub fn has_run(&self) -> bool {
         self.config_path().exists()

@@ -24,6 +24,9 @@ pub struct EmbedArgs {
     /// Output .npy file (labels go to NAME.labels.npy)
     #[arg(long, value_name = "FILE", default_value = "h.npy")]
     pub out: PathBuf,
+    /// Replace the output files if they exist
+    #[arg(long)]
+    pub force: bool,
     /// Images per forward pass
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
@@ -84,6 +87,10 @@ impl BackendTask for EmbedTask {
 
 /// Runs `simclr embed`.
 pub fn run(args: EmbedArgs) -> Result<()> {
+    // Both files, before any work (the labels file is written only for labelled splits).
+    for path in [args.out.clone(), labels_path(&args.out)] {
+        crate::output::check_out(&path, args.force)?;
+    }
     let kind: BackendKind = parse(&args.backend)?;
     let out = args.out.clone();
     let source = args.encoder.source(&args.random)?;

@@ -15,10 +15,14 @@ pub struct ExportArgs {
     /// Output file
     #[arg(long, value_name = "FILE", default_value = "encoder.safetensors")]
     pub out: PathBuf,
+    /// Replace the output file if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `simclr export`.
 pub fn run(args: ExportArgs) -> Result<()> {
+    crate::output::check_out(&args.out, args.force)?;
     let run = RunDir::new(&args.run_dir);
     let device = Default::default();
     let trained = encoder_source::from_run_dir::<simclr::backend::Cpu>(&run, &device)?;
