@@ -136,6 +136,24 @@ fn stop_and_resume_continue_the_run() {
     assert_eq!(metrics.len(), 2);
     assert_eq!(metrics[1][0], "2");
     assert_eq!(metrics[1][1], "40", "two epochs of 20 steps");
+
+    // Stopped before its first checkpoint: config.json and nothing else; --resume starts
+    // it from the beginning and gives the same run.
+    let mut early = vec!["pretrain", "--run-dir", "early", "--epochs", "2"];
+    early.extend_from_slice(&["--stop-after-epoch", "0"]);
+    early.extend_from_slice(TINY);
+    ok(dir, &early);
+    assert!(dir.join("early/config.json").exists());
+    assert!(!dir.join("early/checkpoints/last.ckpt").exists());
+    ok(dir, &["pretrain", "--run-dir", "early", "--resume"]);
+    // Epoch, step, loss, learning rate, kNN (the rest is timing).
+    let numbers = |rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        rows.into_iter().map(|r| r[..5].to_vec()).collect()
+    };
+    assert_eq!(
+        numbers(csv(&dir.join("early/metrics.csv"))),
+        numbers(metrics)
+    );
 }
 
 #[test]

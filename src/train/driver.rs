@@ -97,6 +97,13 @@ pub fn start<B: AutodiffBackend, T: TrainingTask<B>>(
     options: &PretrainOptions,
 ) -> Result<()> {
     if let (Some(run), true) = (options.run_dir, options.resume) {
+        run.remove_stale_temp_files()?;
+        if !run.last_checkpoint().exists() {
+            // Stopped or killed before its first checkpoint: nothing of it was kept (the
+            // metrics are rewritten from the session at the first epoch's end), so it
+            // starts over.
+            return Ok(());
+        }
         let checkpoint = run.load_checkpoint()?;
         let (metrics, steps) = (run.load_metrics()?, run.load_steps()?);
         session.resume(checkpoint, &run.last_checkpoint(), metrics, steps)?;
@@ -216,6 +223,30 @@ mod tests {
         assert_eq!(split_dir.load_metrics().unwrap().len(), 2);
         assert_eq!(resumed.metrics[1].loss, straight.metrics[1].loss);
         assert!(straight_dir.last_checkpoint().exists());
+    }
+
+    #[test]
+    fn a_run_killed_before_its_first_checkpoint_resumes_from_the_start() {
+        let config = tiny();
+        let data = config.dataset.load().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let straight = run(&config, &data, None, false, None).unwrap();
+        // What a run killed during its first epoch leaves: its configuration, a partial
+        // temporary checkpoint, no checkpoint.
+        let stuck = RunDir::new(dir.path().join("stuck"));
+        stuck.save_config(&config).unwrap();
+        let temp = stuck
+            .last_checkpoint()
+            .with_file_name(format!(".last.ckpt{}abc123", crate::io::atomic::TEMP_MARK));
+        std::fs::write(&temp, b"half a checkpoint").unwrap();
+        let resumed = run(&config, &data, Some(&stuck), true, None).unwrap();
+        assert!(weights(&resumed.model) == weights(&straight.model));
+        assert_eq!(stuck.load_metrics().unwrap().len(), 2);
+        assert!(
+            !temp.exists(),
+            "stale temporary files are removed on resume"
+        );
+        assert!(stuck.last_checkpoint().exists());
     }
 
     #[test]

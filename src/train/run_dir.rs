@@ -93,6 +93,24 @@ impl RunDir {
         run.has_run().then_some(run)
     }
 
+    /// Removes the temporary files a killed write left in the run folder and in
+    /// `checkpoints/` (`.NAME.tmp-…`, see [`write_atomic`]).
+    pub fn remove_stale_temp_files(&self) -> Result<()> {
+        for dir in [self.root.clone(), self.root.join("checkpoints")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.contains(crate::io::atomic::TEMP_MARK) {
+                    let path = entry.path();
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a run was started here.
     pub fn has_run(&self) -> bool {
         self.config_path().exists()
