@@ -14,10 +14,42 @@ const CLASSES: [&str; 10] = [
     "airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck",
 ];
 
+/// Opens `path` if it is a regular file. A folder, FIFO or device is refused before it is
+/// opened: opening a FIFO waits for a writer, and mapping a folder fails obscurely.
+fn open_regular(path: &Path) -> Result<std::fs::File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::format(
+            path,
+            "not a regular file (a folder, FIFO or device); give the STL-10 .bin file",
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// The labels of `count` images from `path`, its size checked before anything is read.
+fn read_labels(path: &Path, count: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len != count as u64 {
+        return Err(Error::format(
+            path,
+            format!("{len} labels for {count} images"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(count);
+    // At most what the size promised, should the file grow meanwhile.
+    file.take(len)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    parse_labels(&bytes, count, path)
+}
+
 fn open(path: &Path) -> Result<Bytes> {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = open_regular(path)?;
         // SAFETY: the mapping is read-only; the dataset files are not modified while we run.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Ok(Bytes::Mapped(Arc::new(map)))
@@ -68,8 +100,7 @@ fn labelled(dir: &Path, stem: &str) -> Result<(Bytes, Vec<u8>)> {
     let y_path = dir.join(format!("{stem}_y.bin"));
     let images = open(&x_path)?;
     let count = image_count(bytes_len(&images), &x_path)?;
-    let y = std::fs::read(&y_path).map_err(|e| Error::io(&y_path, e))?;
-    Ok((images, parse_labels(&y, count, &y_path)?))
+    Ok((images, read_labels(&y_path, count)?))
 }
 
 fn bytes_len(bytes: &Bytes) -> usize {
@@ -188,6 +219,30 @@ mod tests {
         write(dir.path(), "train_y.bin", &[1, 2]);
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("train_y.bin: 2 labels for 1 images"), "{err}");
+        // A label file far too large is refused from its size, without reading it.
+        let huge = std::fs::File::create(dir.path().join("train_y.bin")).unwrap();
+        huge.set_len(1 << 40).unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("train_y.bin: 1099511627776 labels for 1 images"),
+            "{err}"
+        );
+        // Folders (and FIFOs, which would block) are not data files.
+        std::fs::remove_file(dir.path().join("train_y.bin")).unwrap();
+        std::fs::create_dir(dir.path().join("train_y.bin")).unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("train_y.bin: not a regular file"), "{err}");
+        std::fs::remove_dir(dir.path().join("train_y.bin")).unwrap();
+        #[cfg(unix)]
+        if std::process::Command::new("mkfifo")
+            .arg(dir.path().join("train_y.bin"))
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            let err = load(dir.path()).unwrap_err().to_string();
+            assert!(err.contains("train_y.bin: not a regular file"), "{err}");
+            std::fs::remove_file(dir.path().join("train_y.bin")).unwrap();
+        }
         write(dir.path(), "train_y.bin", &[1]);
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("test_X.bin"), "{err}");
