@@ -20,6 +20,11 @@ pub const TRAIN_FILES: [&str; 5] = [
 ];
 /// The test batch file name.
 pub const TEST_FILE: &str = "test_batch.bin";
+/// Records in an official batch file, the most a batch file is read with.
+pub const BATCH_RECORDS: usize = 10_000;
+const MAX_BATCH_BYTES: u64 = (BATCH_RECORDS * RECORD) as u64;
+/// The largest archive read (the official `cifar-10-binary.tar.gz` is 162 MB).
+const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
 const DEFAULT_CLASSES: [&str; 10] = [
     "airplane",
     "automobile",
@@ -92,8 +97,33 @@ fn dataset(train: Split, test: Split, meta: Option<&str>) -> Dataset {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+/// Reads `path` if it is a regular file of at most `max_bytes`: its size is checked before
+/// anything is allocated, and a folder, FIFO (whose opening waits for a writer) or device
+/// is refused before it is opened.
+fn read(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::format(
+            path,
+            "not a regular file (a folder, FIFO or device); give the CIFAR-10 batch files",
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(Error::format(
+            path,
+            format!(
+                "size {} bytes is more than a CIFAR-10 file can be ({max_bytes} bytes)",
+                meta.len()
+            ),
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // At most the limit, should the file grow meanwhile.
+    file.take(max_bytes)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
 }
 
 /// Loads CIFAR-10 from the folder of batch files, the `.tar.gz` archive, or one `.bin`
@@ -102,9 +132,9 @@ pub fn load(path: &Path) -> Result<Dataset> {
     if path.is_dir() {
         load_folder(path)
     } else if is_archive(path) {
-        load_archive(&read(path)?, path)
+        load_archive(&read(path, MAX_ARCHIVE_BYTES)?, path)
     } else {
-        let train = split_from_batches(&[(read(path)?, path.to_path_buf())])?;
+        let train = split_from_batches(&[(read(path, MAX_BATCH_BYTES)?, path.to_path_buf())])?;
         Ok(dataset(train, Split::empty(SIDE, SIDE), None))
     }
 }
@@ -118,14 +148,19 @@ pub fn is_archive(path: &Path) -> bool {
 fn load_folder(dir: &Path) -> Result<Dataset> {
     let batch = |name: &str| -> Result<(Vec<u8>, std::path::PathBuf)> {
         let path = dir.join(name);
-        Ok((read(&path)?, path))
+        Ok((read(&path, MAX_BATCH_BYTES)?, path))
     };
     let train: Vec<_> = TRAIN_FILES
         .iter()
         .map(|n| batch(n))
         .collect::<Result<_>>()?;
     let test = batch(TEST_FILE)?;
-    let meta = std::fs::read_to_string(dir.join("batches.meta.txt")).ok();
+    let meta_path = dir.join("batches.meta.txt");
+    // Optional, and never a FIFO to wait on.
+    let meta = meta_path
+        .is_file()
+        .then(|| std::fs::read_to_string(&meta_path).ok())
+        .flatten();
     Ok(dataset(
         split_from_batches(&train)?,
         split_from_batches(&[test])?,
@@ -226,6 +261,41 @@ mod tests {
             err.to_string(),
             "bad.bin: record 1 has label 12, outside 0..=9"
         );
+    }
+
+    #[test]
+    fn oversized_files_folders_and_fifos_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let huge = std::fs::File::create(dir.path().join("data_batch_1.bin")).unwrap();
+        huge.set_len(1 << 40).unwrap();
+        let err = load(&dir.path().join("data_batch_1.bin"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data_batch_1.bin: size 1099511627776 bytes is more than"),
+            "{err}"
+        );
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("data_batch_1.bin: size 1099511627776"),
+            "{err}"
+        );
+        std::fs::remove_file(dir.path().join("data_batch_1.bin")).unwrap();
+        std::fs::create_dir(dir.path().join("data_batch_1.bin")).unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("data_batch_1.bin: not a regular file"),
+            "{err}"
+        );
+        #[cfg(unix)]
+        if std::process::Command::new("mkfifo")
+            .arg(dir.path().join("fifo.bin"))
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            let err = load(&dir.path().join("fifo.bin")).unwrap_err().to_string();
+            assert!(err.contains("fifo.bin: not a regular file"), "{err}");
+        }
     }
 
     #[test]
