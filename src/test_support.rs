@@ -40,3 +40,13 @@ pub fn encoder_tensors<B: burn::prelude::Backend>(
     tensors.sort();
     tensors
 }
+
+/// Makes a FIFO at `path` with `mkfifo`; false where that cannot be done (then the FIFO
+/// case of a test is skipped).
+pub fn make_fifo(path: &std::path::Path) -> bool {
+    cfg!(unix)
+        && std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success())
+}

@@ -2,6 +2,7 @@
 //! (1,024 R, then G, then B, each plane row-major), five training batches and a test batch.
 
 use super::{Dataset, Normalization, Split};
+use crate::io::input::{open_regular, read_up_to};
 use crate::{Error, Result};
 use std::io::Read;
 use std::path::Path;
@@ -97,33 +98,17 @@ fn dataset(train: Split, test: Split, meta: Option<&str>) -> Dataset {
     }
 }
 
-/// Reads `path` if it is a regular file of at most `max_bytes`: its size is checked before
-/// anything is allocated, and a folder, FIFO (whose opening waits for a writer) or device
-/// is refused before it is opened.
+/// Reads `path` if it is a regular file of at most `max_bytes`, checked from its size
+/// before anything is allocated.
 fn read(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
+    let (file, len) = open_regular(path, "the CIFAR-10 batch files")?;
+    if len > max_bytes {
         return Err(Error::format(
             path,
-            "not a regular file (a folder, FIFO or device); give the CIFAR-10 batch files",
+            format!("size {len} bytes is more than a CIFAR-10 file can be ({max_bytes} bytes)"),
         ));
     }
-    if meta.len() > max_bytes {
-        return Err(Error::format(
-            path,
-            format!(
-                "size {} bytes is more than a CIFAR-10 file can be ({max_bytes} bytes)",
-                meta.len()
-            ),
-        ));
-    }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // At most the limit, should the file grow meanwhile.
-    file.take(max_bytes)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
+    read_up_to(file, len, path)
 }
 
 /// Loads CIFAR-10 from the folder of batch files, the `.tar.gz` archive, or one `.bin`
@@ -287,12 +272,7 @@ mod tests {
             err.contains("data_batch_1.bin: not a regular file"),
             "{err}"
         );
-        #[cfg(unix)]
-        if std::process::Command::new("mkfifo")
-            .arg(dir.path().join("fifo.bin"))
-            .status()
-            .is_ok_and(|s| s.success())
-        {
+        if crate::test_support::make_fifo(&dir.path().join("fifo.bin")) {
             let err = load(&dir.path().join("fifo.bin")).unwrap_err().to_string();
             assert!(err.contains("fifo.bin: not a regular file"), "{err}");
         }

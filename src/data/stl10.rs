@@ -3,6 +3,7 @@
 
 use super::split::{Bytes, Pixels};
 use super::{Dataset, Normalization, Split};
+use crate::io::input::{open_regular, read_up_to};
 use crate::{Error, Result};
 use std::path::Path;
 use std::sync::Arc;
@@ -14,42 +15,24 @@ const CLASSES: [&str; 10] = [
     "airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck",
 ];
 
-/// Opens `path` if it is a regular file. A folder, FIFO or device is refused before it is
-/// opened: opening a FIFO waits for a writer, and mapping a folder fails obscurely.
-fn open_regular(path: &Path) -> Result<std::fs::File> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::format(
-            path,
-            "not a regular file (a folder, FIFO or device); give the STL-10 .bin file",
-        ));
-    }
-    std::fs::File::open(path).map_err(|e| Error::io(path, e))
-}
+const WHAT: &str = "the STL-10 .bin files";
 
 /// The labels of `count` images from `path`, its size checked before anything is read.
 fn read_labels(path: &Path, count: usize) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = open_regular(path)?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let (file, len) = open_regular(path, WHAT)?;
     if len != count as u64 {
         return Err(Error::format(
             path,
             format!("{len} labels for {count} images"),
         ));
     }
-    let mut bytes = Vec::with_capacity(count);
-    // At most what the size promised, should the file grow meanwhile.
-    file.take(len)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    parse_labels(&bytes, count, path)
+    parse_labels(&read_up_to(file, len, path)?, count, path)
 }
 
 fn open(path: &Path) -> Result<Bytes> {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let file = open_regular(path)?;
+        let (file, _) = open_regular(path, WHAT)?;
         // SAFETY: the mapping is read-only; the dataset files are not modified while we run.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Ok(Bytes::Mapped(Arc::new(map)))
@@ -233,12 +216,7 @@ mod tests {
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("train_y.bin: not a regular file"), "{err}");
         std::fs::remove_dir(dir.path().join("train_y.bin")).unwrap();
-        #[cfg(unix)]
-        if std::process::Command::new("mkfifo")
-            .arg(dir.path().join("train_y.bin"))
-            .status()
-            .is_ok_and(|s| s.success())
-        {
+        if crate::test_support::make_fifo(&dir.path().join("train_y.bin")) {
             let err = load(dir.path()).unwrap_err().to_string();
             assert!(err.contains("train_y.bin: not a regular file"), "{err}");
             std::fs::remove_file(dir.path().join("train_y.bin")).unwrap();

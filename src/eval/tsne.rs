@@ -107,9 +107,9 @@ pub struct Embedding2d {
 pub fn embed(values: &[f32], dim: usize, config: &TsneConfig) -> Result<Embedding2d> {
     config.validate()?;
     let rows = values.len() / dim.max(1);
-    if rows < 4 || dim < 2 {
+    if rows < MIN_POINTS || dim < 2 {
         return Err(Error::UnsuitableData(format!(
-            "t-SNE needs at least 4 points of 2 or more dimensions, got {rows} of {dim}"
+            "t-SNE needs at least {MIN_POINTS} points of 2 or more dimensions, got {rows} of {dim}"
         )));
     }
     if values.iter().any(|v| !v.is_finite()) {

@@ -34,6 +34,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// What every temporary file's name holds after the target's name.
 pub const TEMP_MARK: &str = ".tmp-";
 
+/// Whether `name` is one of [`write_atomic`]'s temporary files (left by a killed write).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TEMP_MARK)
+}
+
 #[cfg(unix)]
 fn sync_folder(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()

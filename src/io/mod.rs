@@ -1,5 +1,7 @@
-//! Bytes in and out: `.npy` files, read-backs from the compute device, atomic writes.
+//! Bytes in and out: dataset files opened safely, `.npy` files, read-backs from the compute
+//! device, atomic writes.
 
 pub mod atomic;
+pub mod input;
 pub mod npy;
 pub mod readback;

@@ -101,8 +101,7 @@ impl RunDir {
                 continue;
             };
             for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && name.contains(crate::io::atomic::TEMP_MARK) {
+                if crate::io::atomic::is_temp_name(&entry.file_name().to_string_lossy()) {
                     let path = entry.path();
                     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
                 }
