@@ -74,8 +74,8 @@ struct Running {
 impl Running {
     fn start(kind: WorkerKind) -> Self {
         let bridge = TrainWorker::spawner()
-            .as_module(kind.is_module())
-            .with_loader(kind.has_loader())
+            .as_module(kind.is_module_entry())
+            .with_loader(kind.is_module_entry())
             .spawn(kind.script());
         Self { kind, bridge }
     }
@@ -93,12 +93,10 @@ impl Running {
         }
         // Dropping the old bridge closes that worker.
         *self = Self::start(kind);
-        let replay = held.data.iter();
-        let replay = replay.chain(held.encoder.iter().filter(|_| {
-            // A new encoder file replaces the held one; a run may start from it.
-            matches!(command, Command::Start(s) if s.start_from_loaded)
-        }));
-        for command in replay {
+        // A new encoder file replaces the held one; a run may start from it.
+        let starts_from_loaded = matches!(command, Command::Start(s) if s.start_from_loaded);
+        let encoder = held.encoder.iter().filter(|_| starts_from_loaded);
+        for command in held.data.iter().chain(encoder) {
             let _ = self.bridge.send(command.clone()).await;
         }
     }

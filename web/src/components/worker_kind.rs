@@ -30,14 +30,10 @@ impl WorkerKind {
         }
     }
 
-    /// Whether it is an ES module worker (the threaded one imports wasm-bindgen's module).
-    pub fn is_module(self) -> bool {
-        self == Self::Threaded
-    }
-
-    /// Whether its script starts the module itself (the threaded one's entry starts the
-    /// thread pool first); gloo-worker writes a loader for the other.
-    pub fn has_loader(self) -> bool {
+    /// Whether its script is its own ES module entry (the threaded one imports
+    /// wasm-bindgen's module and starts the thread pool first); gloo-worker writes a
+    /// classic loader for the other.
+    pub fn is_module_entry(self) -> bool {
         self == Self::Threaded
     }
 }
@@ -45,7 +41,7 @@ impl WorkerKind {
 const THREADED_SCRIPT: &str = "./worker-threads-main.js";
 
 /// What the page found out about where it runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct Placement {
     /// The page is cross-origin isolated and the threaded worker was built.
     threads: bool,
@@ -83,13 +79,9 @@ impl Placement {
         self.threads
     }
 
-    fn threads_work(&self) -> bool {
-        self.threads && !self.broken.get()
-    }
-
     /// `kind`, or the single-threaded worker where the threaded one cannot run.
     pub fn usable(&self, kind: WorkerKind) -> WorkerKind {
-        if self.threads_work() {
+        if self.threads && !self.broken.get() {
             kind
         } else {
             WorkerKind::Single
@@ -104,11 +96,11 @@ impl Placement {
             ComputeChoice::WebGpu => false,
             ComputeChoice::Auto => self.adapter.as_ref().is_none_or(|a| a.software),
         };
-        if self.threads_work() && on_cpu {
+        self.usable(if on_cpu {
             WorkerKind::Threaded
         } else {
             WorkerKind::Single
-        }
+        })
     }
 }
 
