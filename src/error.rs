@@ -48,15 +48,36 @@ pub enum Error {
     /// data.
     #[error("{0}")]
     UnsuitableData(String),
-    /// Training diverged: a loss that is not finite. Lower the learning rate.
-    #[error("loss became {value} at step {step} (epoch {epoch}); lower the learning rate")]
+    /// Training diverged: a loss that is not finite. Nothing after the last checkpoint was
+    /// saved; a new run with gentler settings is the way on.
+    #[error(
+        "training diverged: the loss became {value} at step {step} (epoch {epoch}), and \
+         checkpoints written before it are kept. Start a new run with a lower learning \
+         rate (--lr), a longer warm-up (--warmup-epochs) or a higher temperature"
+    )]
     Diverged {
-        /// Epochs completed before the step.
+        /// The epoch the step belongs to (1 = the first).
         epoch: usize,
-        /// The step whose read-back showed it.
+        /// The first step whose loss was not finite (1 = the first).
         step: usize,
         /// The loss value.
         value: f32,
+    },
+    /// `--resume` with settings that define the run changed: resume with the run's own
+    /// settings, or start a new run.
+    #[error(
+        "{path}: resuming would change settings that define this run ({}); resume with the \
+         run's own settings or start a new run in another folder (these may change on resume: \
+         {changeable})",
+        changes.join(", ")
+    )]
+    ResumeChanged {
+        /// The run's `config.json`.
+        path: PathBuf,
+        /// One "setting: saved → new" per difference.
+        changes: Vec<String>,
+        /// The settings that may change on resume.
+        changeable: String,
     },
     /// Serialising or encoding (JSON, records, PNG, weights) failed.
     #[error("cannot encode {what}: {message}")]

@@ -10,6 +10,7 @@ use simclr::eval::probing::check_fraction;
 use simclr::eval::supervised::{SupervisedConfig, CONFIG_FILE};
 use simclr::experiment::{ExperimentConfig, ExperimentPreset};
 use simclr::train::config::{Preset, PretrainConfig};
+use simclr::train::resume_check::check_resume;
 use simclr::train::run_dir::RunDir;
 use std::path::Path;
 
@@ -134,38 +135,51 @@ pub fn experiment_config(args: &ExperimentArgs) -> Result<ExperimentConfig> {
     Ok(config)
 }
 
-/// A supervised run's configuration: the run folder's when resuming, else the defaults
-/// with the flags laid over them.
+/// A supervised run's configuration: the run folder's when resuming, else the defaults,
+/// with the flags laid over it. A resumed run may change only its backend.
 pub fn supervised_config(args: &SupervisedArgs, run: &RunDir) -> Result<SupervisedConfig> {
     let saved: Option<SupervisedConfig> = run.load_json(CONFIG_FILE)?;
     match (saved, args.resume) {
-        (Some(saved), true) => Ok(saved),
+        (Some(saved), true) => {
+            let config = supervised_flags(args, saved.clone())?;
+            let path = run.root().join(CONFIG_FILE);
+            check_resume(&saved, &config, &["backend"], &path)?;
+            Ok(config)
+        }
         (None, true) => bail!("cannot resume: {} holds no supervised run", run.root().display()),
         (Some(_), false) => bail!(
             "{} already holds a supervised run; pass --resume to continue it or choose another --run-dir",
             run.root().display()
         ),
         (None, false) => {
-            let mut config = SupervisedConfig {
-                label_fraction: args.label_fraction,
-                epochs: args.epochs,
-                min_steps: args.min_steps,
-                batch_size: args.batch_size,
-                lr: args.lr,
-                weight_decay: args.weight_decay,
-                width: args.width,
-                seed: args.seed,
-                backend: parse(&args.backend)?,
-                ..SupervisedConfig::default()
-            };
-            if let Some(stem) = &args.stem {
-                config.stem = Some(parse(stem)?);
-            }
-            args.data.apply(&mut config.dataset)?;
+            let config = supervised_flags(args, SupervisedConfig::default())?;
             check_fraction(config.label_fraction)?;
             Ok(config)
         }
     }
+}
+
+/// `config` with the flags that were given laid over it.
+fn supervised_flags(
+    args: &SupervisedArgs,
+    mut config: SupervisedConfig,
+) -> Result<SupervisedConfig> {
+    set(&mut config.label_fraction, args.label_fraction);
+    set(&mut config.epochs, args.epochs);
+    set(&mut config.min_steps, args.min_steps);
+    set(&mut config.batch_size, args.batch_size);
+    set(&mut config.lr, args.lr);
+    set(&mut config.weight_decay, args.weight_decay);
+    set(&mut config.width, args.width);
+    set(&mut config.seed, args.seed);
+    if let Some(backend) = &args.backend {
+        config.backend = parse(backend)?;
+    }
+    if let Some(stem) = &args.stem {
+        config.stem = Some(parse(stem)?);
+    }
+    args.data.apply(&mut config.dataset)?;
+    Ok(config)
 }
 
 /// Flag help that shows a pretraining setting's value in every preset, generated from the

@@ -131,6 +131,20 @@ fn stop_and_resume_continue_the_run() {
     args.extend_from_slice(TINY);
     ok(dir, &args);
     assert_eq!(csv(&dir.join("run/metrics.csv")).len(), 1);
+    // Settings that define the run cannot change on resume; each is listed.
+    let config = std::fs::read(dir.join("run/config.json")).unwrap();
+    let mut changed = vec!["pretrain", "--run-dir", "run", "--resume", "--width", "8"];
+    changed.extend_from_slice(&["--optimizer", "sgd", "--synthetic-train", "600"]);
+    let err = fails(dir, &changed);
+    for change in [
+        "width: 4 → 8",
+        "optimizer.kind: \"adam\" → \"sgd\"",
+        "dataset.synthetic_train_size: 1000 → 600",
+        "resume with the run's own settings",
+    ] {
+        assert!(err.contains(change), "{change}: {err}");
+    }
+    assert_eq!(std::fs::read(dir.join("run/config.json")).unwrap(), config);
     ok(dir, &["pretrain", "--run-dir", "run", "--resume"]);
     let metrics = csv(&dir.join("run/metrics.csv"));
     assert_eq!(metrics.len(), 2);

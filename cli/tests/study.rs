@@ -98,7 +98,19 @@ fn supervised_trains_resumes_and_refuses_to_overwrite() {
     assert_eq!(csv(&dir.path().join("sup/metrics.csv")).len(), 1);
     let err = fails(dir.path(), &strs(&base));
     assert!(err.contains("already holds a supervised run"), "{err}");
-    let stdout = ok(dir.path(), &["supervised", "--run-dir", "sup", "--resume"]);
+    // Flags on resume were ignored without a word; now a change that defines the run is
+    // refused by name, and the backend (the one changeable setting) is accepted.
+    let resume = ["supervised", "--run-dir", "sup", "--resume"];
+    let err = fails(
+        dir.path(),
+        &[&resume[..], &["--width", "8", "--lr", "0.5"]].concat(),
+    );
+    assert!(
+        err.contains("width: 4 → 8") && err.contains("lr: 0.2 → 0.5"),
+        "{err}"
+    );
+    assert!(err.contains("these may change on resume: backend"), "{err}");
+    let stdout = ok(dir.path(), &[&resume[..], &["--backend", "cpu"]].concat());
     let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(result["train_examples"], 50);
     assert_eq!(result["steps"], 4);

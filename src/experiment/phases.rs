@@ -12,6 +12,7 @@ use crate::eval::supervised::{train_supervised, SupervisedResult, RESULT_FILE};
 use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
 use crate::train::config::PretrainConfig;
 use crate::train::driver::{pretrain, PretrainOptions, Progress, Silent};
+use crate::train::resume_check::check_resume;
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::{io::atomic::write_atomic, io::readback, plot, Error, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -74,7 +75,17 @@ pub struct ExperimentResults {
     pub phase_seconds: BTreeMap<String, f64>,
 }
 
+const EXPERIMENT_FILE: &str = "experiment.json";
 const PROBES_FILE: &str = "probes.json";
+/// The study settings that may change when a study continues: where it computes and how
+/// pretraining is monitored, none of which its results depend on.
+const EXPERIMENT_CHANGEABLE: &[&str] = &[
+    "pretrain.backend",
+    "pretrain.knn",
+    "pretrain.knn_every",
+    "pretrain.checkpoint_every",
+    "supervised.backend",
+];
 const PHASES_FILE: &str = "phases.json";
 
 /// Runs (or resumes) the study in folder `root` and writes `report.html` and `report.md`.
@@ -86,7 +97,12 @@ pub fn run_experiment<B: AutodiffBackend>(
 ) -> Result<ExperimentResults> {
     config.validate()?;
     let study = RunDir::new(root);
-    study.save_json("experiment.json", config)?;
+    if let Some(saved) = study.load_json::<ExperimentConfig>(EXPERIMENT_FILE)? {
+        // Its finished phases are reused: they must be what these settings would give.
+        let path = study.root().join(EXPERIMENT_FILE);
+        check_resume(&saved, config, EXPERIMENT_CHANGEABLE, &path)?;
+    }
+    study.save_json(EXPERIMENT_FILE, config)?;
     let mut times: BTreeMap<String, f64> = study.load_json(PHASES_FILE)?.unwrap_or_default();
     let pretrain_run = RunDir::new(root.join("pretrain"));
     let pretrain_config = if pretrain_run.has_run() {
@@ -467,5 +483,28 @@ mod tests {
         );
         assert_eq!(second.tsne, first.tsne);
         assert!(dir.path().join("report.html").exists());
+
+        // Other settings would not give the saved phases: refused, nothing touched.
+        let longer = ExperimentConfig {
+            pretrain: crate::train::config::PretrainConfig {
+                epochs: 2,
+                ..config.pretrain.clone()
+            },
+            tsne_points: 20,
+            ..config.clone()
+        };
+        let saved = std::fs::read(dir.path().join(EXPERIMENT_FILE)).unwrap();
+        let err = run_experiment::<AutodiffCpu>(&longer, dir.path(), &mut Quiet, &device)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("pretrain.epochs: 1 → 2") && err.contains("tsne_points: 30 → 20"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join(EXPERIMENT_FILE)).unwrap(),
+            saved
+        );
     }
 }

@@ -5,6 +5,7 @@
 use crate::data::Dataset;
 use crate::model::SimclrModel;
 use crate::train::config::PretrainConfig;
+use crate::train::resume_check::{check_resume, PRETRAIN_CHANGEABLE};
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::train::session::{Session, SessionOptions, TrainingTask, LOSS_READ_EVERY};
 use crate::train::step::Trainer;
@@ -63,13 +64,17 @@ pub fn pretrain<B: AutodiffBackend>(
         stop_after_epoch: options.stop_after_epoch,
     };
     let mut session = Session::new(trainer, dataset, session_options);
-    start(&mut session, options)?;
     if let Some(run) = options.run_dir {
         let resolved = PretrainConfig {
             image_size: Some(config.image_size.unwrap_or(dataset.train.height())),
             normalization: Some(dataset.normalization),
             ..config.clone()
         };
+        if options.resume && run.has_run() {
+            let saved = run.load_config()?;
+            check_resume(&saved, &resolved, PRETRAIN_CHANGEABLE, &run.config_path())?;
+        }
+        start(&mut session, options)?;
         run.save_config(&resolved)?;
     }
     drive(&mut session, options.run_dir, progress, |trainer, data| {
@@ -107,6 +112,10 @@ pub fn start<B: AutodiffBackend, T: TrainingTask<B>>(
         let checkpoint = run.load_checkpoint()?;
         let (metrics, steps) = (run.load_metrics()?, run.load_steps()?);
         session.resume(checkpoint, &run.last_checkpoint(), metrics, steps)?;
+        if session.keep_checkpoint() {
+            // Killed while copying the kept checkpoint: `last.ckpt` is that epoch's.
+            run.restore_copy(session.position().epoch)?;
+        }
     }
     Ok(())
 }
@@ -142,10 +151,12 @@ where
         };
         let row = session.end_epoch(knn_top1);
         if let Some(run) = run {
-            let checkpoint = session.task().checkpoint()?;
-            run.save_checkpoint(&checkpoint, row.epoch, session.keep_checkpoint())?;
+            // Rows first: a kill between these writes leaves rows past the checkpoint, which
+            // resuming drops and writes again, never a checkpoint past its rows.
             run.save_metrics(session.metrics())?;
             run.save_steps(session.curve())?;
+            let checkpoint = session.task().checkpoint()?;
+            run.save_checkpoint(&checkpoint, row.epoch, session.keep_checkpoint())?;
         }
         progress.epoch(&row);
     }
@@ -234,7 +245,8 @@ mod tests {
         // What a run killed during its first epoch leaves: its configuration, a partial
         // temporary checkpoint, no checkpoint.
         let stuck = RunDir::new(dir.path().join("stuck"));
-        stuck.save_config(&config).unwrap();
+        run(&config, &data, Some(&stuck), false, Some(0)).unwrap();
+        assert!(stuck.has_run() && !stuck.last_checkpoint().exists());
         let temp = stuck
             .last_checkpoint()
             .with_file_name(format!(".last.ckpt{}abc123", crate::io::atomic::TEMP_MARK));
@@ -247,6 +259,70 @@ mod tests {
             "stale temporary files are removed on resume"
         );
         assert!(stuck.last_checkpoint().exists());
+    }
+
+    #[test]
+    fn a_run_killed_between_its_epoch_end_writes_resumes_whole() {
+        let config = PretrainConfig {
+            epochs: 3,
+            checkpoint_every: 1,
+            ..tiny()
+        };
+        let data = config.dataset.load().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let straight_dir = RunDir::new(dir.path().join("straight"));
+        let straight = run(&config, &data, Some(&straight_dir), false, None).unwrap();
+        let numbers = |run: &RunDir| -> Vec<(usize, usize, f64)> {
+            let rows = run.load_metrics().unwrap();
+            rows.iter().map(|m| (m.epoch, m.step, m.loss)).collect()
+        };
+
+        // Killed after epoch 2's rows, before its checkpoint: the rows are ahead of
+        // `last.ckpt` (epoch 1's) and are written again.
+        let ahead = RunDir::new(dir.path().join("ahead"));
+        run(&config, &data, Some(&ahead), false, Some(2)).unwrap();
+        std::fs::copy(ahead.epoch_checkpoint(1), ahead.last_checkpoint()).unwrap();
+        std::fs::remove_file(ahead.epoch_checkpoint(2)).unwrap();
+        let resumed = run(&config, &data, Some(&ahead), true, None).unwrap();
+        assert!(weights(&resumed.model) == weights(&straight.model));
+        assert_eq!(numbers(&ahead), numbers(&straight_dir));
+
+        // Killed while copying epoch 2's checkpoint: the copy is made on resume.
+        let copying = RunDir::new(dir.path().join("copying"));
+        run(&config, &data, Some(&copying), false, Some(2)).unwrap();
+        std::fs::remove_file(copying.epoch_checkpoint(2)).unwrap();
+        let epoch_2 = std::fs::read(copying.last_checkpoint()).unwrap();
+        let resumed = run(&config, &data, Some(&copying), true, None).unwrap();
+        assert!(weights(&resumed.model) == weights(&straight.model));
+        assert_eq!(numbers(&copying), numbers(&straight_dir));
+        for epoch in 1..=3 {
+            assert!(copying.epoch_checkpoint(epoch).exists(), "epoch {epoch}");
+        }
+        assert_eq!(std::fs::read(copying.epoch_checkpoint(2)).unwrap(), epoch_2);
+    }
+
+    #[test]
+    fn resuming_with_settings_that_define_the_run_changed_is_refused() {
+        let config = tiny();
+        let data = config.dataset.load().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let folder = RunDir::new(dir.path().join("run"));
+        run(&config, &data, Some(&folder), false, Some(1)).unwrap();
+        let saved = std::fs::read(folder.config_path()).unwrap();
+        let wider = PretrainConfig { width: 8, ..tiny() };
+        let err = run(&wider, &data, Some(&folder), true, None).err().unwrap();
+        assert!(
+            matches!(&err, crate::Error::ResumeChanged { changes, .. } if changes == &["width: 4 → 8"]),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(folder.config_path()).unwrap(), saved);
+        let watched = PretrainConfig {
+            knn_every: 2,
+            checkpoint_every: 1,
+            ..tiny()
+        };
+        run(&watched, &data, Some(&folder), true, None).unwrap();
+        assert_eq!(folder.load_config().unwrap().knn_every, 2);
     }
 
     #[test]

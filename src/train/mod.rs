@@ -10,6 +10,7 @@ pub mod config;
 pub mod driver;
 pub mod loss_buffer;
 pub mod optim;
+pub mod resume_check;
 pub mod run_dir;
 pub mod session;
 pub mod step;

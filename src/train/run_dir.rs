@@ -145,13 +145,27 @@ impl RunDir {
         let bytes = checkpoint.encode();
         write_atomic(&self.last_checkpoint(), &bytes)?;
         if keep_copy {
-            let copy = self
-                .root
-                .join("checkpoints")
-                .join(format!("epoch-{epoch:04}.ckpt"));
-            write_atomic(&copy, &bytes)?;
+            write_atomic(&self.epoch_checkpoint(epoch), &bytes)?;
         }
         Ok(())
+    }
+
+    /// `checkpoints/epoch-NNNN.ckpt`, the copy kept at the end of `epoch`.
+    pub fn epoch_checkpoint(&self, epoch: usize) -> PathBuf {
+        self.root
+            .join("checkpoints")
+            .join(format!("epoch-{epoch:04}.ckpt"))
+    }
+
+    /// Writes the copy of `epoch` from `last.ckpt` when it is missing.
+    pub fn restore_copy(&self, epoch: usize) -> Result<()> {
+        let copy = self.epoch_checkpoint(epoch);
+        if copy.exists() {
+            return Ok(());
+        }
+        let last = self.last_checkpoint();
+        let bytes = std::fs::read(&last).map_err(|e| Error::io(&last, e))?;
+        write_atomic(&copy, &bytes)
     }
 
     /// Reads `last.ckpt`.

@@ -13,37 +13,37 @@ use simclr::train::run_dir::RunDir;
 use std::path::PathBuf;
 
 /// Options of `supervised`.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct SupervisedArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Share of the labelled training images to train on
-    #[arg(long, default_value_t = SupervisedConfig::default().label_fraction)]
-    pub label_fraction: f64,
+    #[arg(long, help = with_default("Share of the labelled training images to train on", SupervisedConfig::default().label_fraction))]
+    pub label_fraction: Option<f64>,
     /// Epochs over the labelled subset
-    #[arg(long, default_value_t = SupervisedConfig::default().epochs)]
-    pub epochs: usize,
+    #[arg(long, help = with_default("Epochs over the labelled subset", SupervisedConfig::default().epochs))]
+    pub epochs: Option<usize>,
     /// At least this many steps (more epochs for small subsets)
-    #[arg(long, default_value_t = SupervisedConfig::default().min_steps)]
-    pub min_steps: usize,
+    #[arg(long, help = with_default("At least this many steps (more epochs for small subsets)", SupervisedConfig::default().min_steps))]
+    pub min_steps: Option<usize>,
     /// Images per batch
-    #[arg(long, default_value_t = SupervisedConfig::default().batch_size)]
-    pub batch_size: usize,
+    #[arg(long, help = with_default("Images per batch", SupervisedConfig::default().batch_size))]
+    pub batch_size: Option<usize>,
     /// Base learning rate of SGD, scaled by batch/256
-    #[arg(long, default_value_t = SupervisedConfig::default().lr)]
-    pub lr: f64,
+    #[arg(long, help = with_default("Base learning rate of SGD, scaled by batch/256", SupervisedConfig::default().lr))]
+    pub lr: Option<f64>,
     /// Weight decay
-    #[arg(long, default_value_t = SupervisedConfig::default().weight_decay)]
-    pub weight_decay: f64,
+    #[arg(long, help = with_default("Weight decay", SupervisedConfig::default().weight_decay))]
+    pub weight_decay: Option<f64>,
     /// Encoder base width
-    #[arg(long, default_value_t = SupervisedConfig::default().width)]
-    pub width: usize,
+    #[arg(long, help = with_default("Encoder base width", SupervisedConfig::default().width))]
+    pub width: Option<usize>,
     /// Encoder stem: cifar or imagenet [default: from the image size]
     #[arg(long)]
     pub stem: Option<String>,
     /// Random seed
-    #[arg(long, default_value_t = SupervisedConfig::default().seed)]
-    pub seed: u64,
+    #[arg(long, help = with_default("Random seed", SupervisedConfig::default().seed))]
+    pub seed: Option<u64>,
     /// Run folder for supervised.json, metrics.csv, checkpoints and result.json
     #[arg(long, value_name = "DIR", default_value = "runs/supervised")]
     pub run_dir: PathBuf,
@@ -53,9 +53,15 @@ pub struct SupervisedArgs {
     /// End this invocation after epoch N (continue later with --resume)
     #[arg(long, value_name = "N")]
     pub stop_after_epoch: Option<usize>,
-    /// Compute backend: cpu, wgpu or cuda
-    #[arg(long, default_value = "cpu")]
-    pub backend: String,
+    /// Compute backend: cpu, wgpu or cuda [default: cpu]; the one setting that may change
+    /// on resume
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+/// Flag help with the value used when the flag is not given.
+fn with_default(help: &str, value: impl std::fmt::Display) -> String {
+    format!("{help} [default: {value}]")
 }
 
 struct SupervisedTask {

@@ -242,11 +242,14 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
     /// finite ends the run with [`Error::Diverged`].
     pub fn record_losses(&mut self, values: Vec<f32>) -> Result<LossReport> {
         let position = self.task.position();
-        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            // The values are the losses of the last `values.len()` steps, so the first bad
+            // one names its own step, however late it was read back.
+            let step = (position.step + 1 + at).saturating_sub(values.len()).max(1);
             return Err(Error::Diverged {
-                epoch: position.epoch,
-                step: position.step,
-                value: *bad,
+                epoch: (step - 1) / self.plan.steps_per_epoch.max(1) + 1,
+                step,
+                value: values[at],
             });
         }
         let sum = values.iter().map(|&v| v as f64).sum::<f64>();

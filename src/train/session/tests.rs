@@ -171,17 +171,29 @@ fn stop_after_epoch_and_kept_checkpoints() {
 }
 
 #[test]
-fn a_loss_that_is_not_finite_is_divergence() {
-    let config = config(1, None);
+fn a_loss_that_is_not_finite_is_divergence_at_its_own_step() {
+    let config = config(2, None);
     let data = config.dataset.load().unwrap();
     let mut session = session(&config, &data, SessionOptions::default());
-    session.step();
-    let err = session.record_losses(vec![1.0, f32::NAN]).unwrap_err();
+    let per_epoch = session.plan().steps_per_epoch;
+    for _ in 0..per_epoch + 3 {
+        session.step();
+    }
+    // Read back three steps late: the second of the four losses is the first bad one.
+    let err = session
+        .record_losses(vec![1.0, f32::NAN, f32::INFINITY, 2.0])
+        .unwrap_err();
+    let step = per_epoch + 1;
     assert!(
-        matches!(err, Error::Diverged { step: 1, epoch: 0, value } if value.is_nan()),
+        matches!(err, Error::Diverged { step: s, epoch: 2, value } if s == step && value.is_nan()),
         "{err:?}"
     );
-    assert!(err.to_string().contains("NaN at step 1"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("NaN at step {step} (epoch 2)")),
+        "{text}"
+    );
+    assert!(text.contains("lower learning rate"), "{text}");
 }
 
 #[test]
