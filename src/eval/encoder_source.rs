@@ -5,6 +5,7 @@ use crate::model::weights::{batches_tracked, encoder_from_bytes};
 use crate::model::{ResNet, SimclrModel};
 use crate::train::checkpoint::record_from_bytes;
 use crate::train::run_dir::RunDir;
+use crate::train::signature::{check_signature, shape_signature};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::prelude::*;
@@ -38,6 +39,10 @@ pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<Trai
         )
     })?;
     let model: SimclrModel<B> = config.model(side).init(device);
+    if !checkpoint.signature.is_empty() {
+        let expected = shape_signature::<B, _>(&model);
+        check_signature(&checkpoint.signature, &expected, &run.last_checkpoint())?;
+    }
     let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
         .map_err(|e| Error::format(run.last_checkpoint(), format!("training state: {e}")))?
         .step;

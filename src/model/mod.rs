@@ -5,6 +5,7 @@ pub mod batch_norm;
 pub mod classifier;
 pub mod conv;
 pub mod head;
+pub mod layout;
 pub mod resnet;
 pub mod simclr;
 pub mod weights;

@@ -11,7 +11,7 @@
 //! walk over the layers) instead of a library for one direction and this for the other.
 
 use super::batch_norm::BatchNorm2d as BatchNorm;
-use super::resnet::{BasicBlock, ResNet, ResNetConfig, Stem};
+use super::resnet::{BasicBlock, ResNet};
 use crate::data::Normalization;
 use crate::{Error, Result};
 use burn::module::{Param, RunningState};
@@ -201,6 +201,12 @@ impl Importer<'_> {
         device: &B::Device,
     ) -> Result<Tensor<B, D>> {
         let values = read_f32(self.file, self.path, name)?;
+        if values.0.iter().any(|v| !v.is_finite()) {
+            return Err(Error::format(
+                self.path,
+                format!("tensor {name} holds values that are not finite"),
+            ));
+        }
         if values.1 != expected {
             return Err(Error::format(
                 self.path,
@@ -307,42 +313,13 @@ pub fn encoder_from_bytes<B: Backend>(
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let config = infer_config(&file, &metadata, path)?;
+    // Before any allocation: the metadata must agree with the tensors, and every tensor
+    // must be there with its shape.
+    let config = super::layout::check_file(&file, &metadata, path)?;
     let normalization = metadata_normalization(&metadata, path)?;
     let mut importer = Importer { file: &file, path };
     let encoder = walk(config.init(device), &mut importer)?;
     Ok((encoder, normalization))
-}
-
-fn infer_config(
-    file: &SafeTensors,
-    metadata: &HashMap<String, String>,
-    path: &Path,
-) -> Result<ResNetConfig> {
-    let conv1 = file
-        .tensor("conv1.weight")
-        .map_err(|_| Error::format(path, "missing tensor conv1.weight"))?;
-    let shape = conv1.shape().to_vec();
-    if shape.len() != 4 || shape[1] != 3 {
-        return Err(Error::format(
-            path,
-            format!("conv1.weight has shape {shape:?}, expected [width, 3, k, k]"),
-        ));
-    }
-    let width = match metadata.get("width") {
-        Some(w) => w
-            .parse()
-            .map_err(|_| Error::format(path, format!("metadata width '{w}' is not a number")))?,
-        None => shape[0],
-    };
-    let stem = match metadata.get("stem") {
-        Some(s) => s
-            .parse::<Stem>()
-            .map_err(|e| Error::format(path, format!("metadata: {e}")))?,
-        None if shape[2] == 7 => Stem::Imagenet,
-        None => Stem::Cifar,
-    };
-    Ok(ResNetConfig::new().with_width(width).with_stem(stem))
 }
 
 fn metadata_normalization(
@@ -365,7 +342,20 @@ fn metadata_normalization(
             .map_err(|_| Error::format(path, format!("metadata {key} '{text}' is not 3 numbers")))
     };
     match (parse("normalize_mean")?, parse("normalize_std")?) {
-        (Some(mean), Some(std)) => Ok(Some(Normalization { mean, std })),
+        (Some(mean), Some(std)) => {
+            // A zero or non-finite deviation would turn every input into NaN or infinity.
+            if !mean.iter().all(|m| m.is_finite()) || !std.iter().all(|s| s.is_finite() && *s > 0.0)
+            {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "metadata normalize_mean {mean:?} / normalize_std {std:?}: means must be \
+                         finite and deviations finite and above 0"
+                    ),
+                ));
+            }
+            Ok(Some(Normalization { mean, std }))
+        }
         _ => Ok(None),
     }
 }
@@ -374,6 +364,7 @@ fn metadata_normalization(
 mod tests {
     use super::*;
     use crate::backend::{AutodiffCpu, Cpu};
+    use crate::model::resnet::{ResNetConfig, Stem};
     use burn::module::AutodiffModule;
 
     fn reference() -> (Vec<u8>, std::path::PathBuf) {
@@ -538,5 +529,107 @@ mod tests {
                 .contains("missing tensor layer3.1.conv2.weight"),
             "{err}"
         );
+    }
+
+    /// `bytes` with `metadata` replaced and tensor `name` (if any) changed by `change`.
+    fn altered(
+        bytes: &[u8],
+        metadata: &[(&str, &str)],
+        name: &str,
+        change: impl Fn(&mut Vec<u8>),
+    ) -> Vec<u8> {
+        let file = SafeTensors::deserialize(bytes).unwrap();
+        let tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = file
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| {
+                let mut data = v.data().to_vec();
+                if n == name {
+                    change(&mut data);
+                }
+                (n, v.dtype(), v.shape().to_vec(), data)
+            })
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+            .iter()
+            .map(|(n, d, s, b)| {
+                let view = safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap();
+                (n.clone(), view)
+            })
+            .collect();
+        let meta: HashMap<String, String> = metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        safetensors::serialize(views, Some(meta)).unwrap()
+    }
+
+    #[test]
+    fn metadata_and_values_must_agree_with_the_tensors() {
+        let device = Default::default();
+        let path = Path::new("w.safetensors");
+        let encoder = ResNetConfig::new().with_width(4).init::<Cpu>(&device);
+        let bytes = encoder_to_bytes(&encoder, &Normalization::imagenet(), 0).unwrap();
+        let keep = |_: &mut Vec<u8>| {};
+        let nan = |data: &mut Vec<u8>| data[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let cases: [(Vec<u8>, &str); 5] = [
+            // Would ask for a ResNet-18 of width 100,000 (terabytes) before any check.
+            (
+                altered(&bytes, &[("width", "100000")], "", keep),
+                "metadata width '100000' disagrees with conv1.weight's 4 channels",
+            ),
+            (
+                altered(&bytes, &[("stem", "imagenet")], "", keep),
+                "metadata stem 'imagenet' disagrees with conv1.weight's 3×3 kernel",
+            ),
+            (
+                altered(&bytes, &[], "layer4.1.bn2.running_var", nan),
+                "tensor layer4.1.bn2.running_var holds values that are not finite",
+            ),
+            (
+                altered(
+                    &bytes,
+                    &[("normalize_mean", "0,0,0"), ("normalize_std", "1,0,1")],
+                    "",
+                    keep,
+                ),
+                "deviations finite and above 0",
+            ),
+            (
+                altered(
+                    &bytes,
+                    &[("normalize_mean", "0,inf,0"), ("normalize_std", "1,1,1")],
+                    "",
+                    keep,
+                ),
+                "means must be finite",
+            ),
+        ];
+        for (file, expected) in cases {
+            let err = encoder_from_bytes::<Cpu>(&file, path, &device).unwrap_err();
+            assert!(err.to_string().contains(expected), "{expected}: {err}");
+        }
+        assert!(encoder_from_bytes::<Cpu>(&altered(&bytes, &[], "", keep), path, &device).is_ok());
+    }
+
+    #[test]
+    fn the_expected_layout_is_what_export_writes() {
+        let device = Default::default();
+        for (width, stem) in [(4, Stem::Cifar), (2, Stem::Imagenet)] {
+            let config = ResNetConfig::new().with_width(width).with_stem(stem);
+            let encoder = config.init::<Cpu>(&device);
+            let bytes = encoder_to_bytes(&encoder, &Normalization::imagenet(), 0).unwrap();
+            let file = SafeTensors::deserialize(&bytes).unwrap();
+            let mut written: Vec<(String, Vec<usize>)> = file
+                .tensors()
+                .into_iter()
+                .filter(|(_, v)| v.dtype() == Dtype::F32)
+                .map(|(n, v)| (n, v.shape().to_vec()))
+                .collect();
+            let mut expected = crate::model::layout::expected_tensors(&config);
+            written.sort();
+            expected.sort();
+            assert_eq!(written, expected, "width {width}, {stem}");
+        }
     }
 }

@@ -1,10 +1,13 @@
 //! Checkpoints: model, optimiser and training state in one file, written atomically.
 //!
-//! Layout: the magic `SIMCLRCK`, a format version (u32 LE), then three length-prefixed
-//! (u64 LE) sections: the training state as JSON, the model record, the optimiser record
-//! (both Burn records in named MessagePack at full precision).
+//! Layout (format 2): the magic `SIMCLRCK`, the format version (u32 LE), the CRC-32 of
+//! everything after it (u32 LE), then four length-prefixed (u64 LE) sections: the
+//! training state as JSON, the model record, the optimiser record (both Burn records in
+//! named MessagePack at full precision) and the model's shape signature as JSON. Format 1
+//! (no checksum, no signature) is still read.
 
 use crate::train::optim::ModuleOptimizer;
+use crate::train::signature::{check_signature, shape_signature};
 use crate::{Error, Result};
 use burn::module::AutodiffModule;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
@@ -13,9 +16,11 @@ use burn::tensor::backend::Backend;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"SIMCLRCK";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Magic and version.
+const HEAD: usize = 12;
 
-/// The three sections of a checkpoint, still serialised.
+/// The sections of a checkpoint, still serialised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckpointBytes {
     /// Training state (JSON).
@@ -24,54 +29,94 @@ pub struct CheckpointBytes {
     pub model: Vec<u8>,
     /// Optimiser record.
     pub optimizer: Vec<u8>,
+    /// The saved model's [`shape_signature`]; empty in format 1 files (not checked).
+    pub signature: Vec<String>,
 }
 
 impl CheckpointBytes {
     /// The file contents.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.model.len() + self.optimizer.len() + 64);
+        let signature = serde_json::to_vec(&self.signature).unwrap_or_default();
+        let mut body = Vec::with_capacity(self.model.len() + self.optimizer.len() + 64);
+        for section in [&self.state, &self.model, &self.optimizer, &signature] {
+            body.extend_from_slice(&(section.len() as u64).to_le_bytes());
+            body.extend_from_slice(section);
+        }
+        let mut out = Vec::with_capacity(body.len() + HEAD + 4);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
-        for section in [&self.state, &self.model, &self.optimizer] {
-            out.extend_from_slice(&(section.len() as u64).to_le_bytes());
-            out.extend_from_slice(section);
-        }
+        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        out.extend_from_slice(&body);
         out
     }
 
-    /// Parses file contents; `path` names the file in errors.
+    /// Parses file contents; `path` names the file in errors. A file whose checksum does
+    /// not match (damaged on disk or in a copy) is refused before anything is read from it.
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
-        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        if bytes.len() < HEAD || &bytes[..8] != MAGIC {
             return Err(Error::format(path, "not a simclr checkpoint"));
         }
         let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        if version != VERSION {
-            return Err(Error::format(
-                path,
-                format!("checkpoint format {version} is not supported"),
-            ));
-        }
-        let mut rest = &bytes[12..];
-        let mut section = || -> Result<Vec<u8>> {
-            let truncated = || Error::format(path, "truncated checkpoint");
-            let len_bytes: [u8; 8] = rest
-                .get(..8)
-                .ok_or_else(truncated)?
-                .try_into()
-                .map_err(|_| truncated())?;
-            let len = u64::from_le_bytes(len_bytes) as usize;
-            let body = rest
-                .get(8..8usize.saturating_add(len))
-                .ok_or_else(truncated)?
-                .to_vec();
-            rest = &rest[8 + len..];
-            Ok(body)
+        let body = match version {
+            1 => &bytes[HEAD..],
+            VERSION => {
+                let crc = bytes
+                    .get(HEAD..HEAD + 4)
+                    .ok_or_else(|| Error::format(path, "truncated checkpoint"))?;
+                let body = &bytes[HEAD + 4..];
+                if crc32fast::hash(body).to_le_bytes() != crc {
+                    return Err(Error::format(
+                        path,
+                        "damaged checkpoint: its checksum does not match its contents",
+                    ));
+                }
+                body
+            }
+            _ => {
+                return Err(Error::format(
+                    path,
+                    format!("checkpoint format {version} is not supported"),
+                ))
+            }
+        };
+        let mut sections = Sections { rest: body, path };
+        let (state, model, optimizer) = (sections.next()?, sections.next()?, sections.next()?);
+        let signature = if version == 1 {
+            vec![]
+        } else {
+            serde_json::from_slice(&sections.next()?)
+                .map_err(|e| Error::format(path, format!("bad shape signature: {e}")))?
         };
         Ok(Self {
-            state: section()?,
-            model: section()?,
-            optimizer: section()?,
+            state,
+            model,
+            optimizer,
+            signature,
         })
+    }
+}
+
+/// Length-prefixed sections read one after the other.
+struct Sections<'a> {
+    rest: &'a [u8],
+    path: &'a Path,
+}
+
+impl Sections<'_> {
+    fn next(&mut self) -> Result<Vec<u8>> {
+        let truncated = || Error::format(self.path, "truncated checkpoint");
+        let len_bytes: [u8; 8] = self
+            .rest
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(truncated)?;
+        let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| truncated())?;
+        let body = self
+            .rest
+            .get(8..8usize.saturating_add(len))
+            .ok_or_else(truncated)?;
+        self.rest = &self.rest[8 + len..];
+        Ok(body.to_vec())
     }
 }
 
@@ -103,6 +148,7 @@ where
         state: serde_json::to_vec(state).map_err(|e| Error::encode("training state", e))?,
         model: record_to_bytes::<B, _>(model.clone().into_record())?,
         optimizer: optim.to_bytes()?,
+        signature: shape_signature::<B, _>(model),
     })
 }
 
@@ -119,6 +165,13 @@ where
     M: AutodiffModule<B>,
     S: serde::de::DeserializeOwned,
 {
+    if !checkpoint.signature.is_empty() {
+        check_signature(
+            &checkpoint.signature,
+            &shape_signature::<B, _>(&model),
+            path,
+        )?;
+    }
     let state = serde_json::from_slice(&checkpoint.state)
         .map_err(|e| Error::format(path, format!("bad training state: {e}")))?;
     let model = model.load_record(record_from_bytes::<B, _>(checkpoint.model, device, path)?);
@@ -130,19 +183,58 @@ where
 mod tests {
     use super::*;
 
-    #[test]
-    fn container_round_trip_and_errors() {
-        let ck = CheckpointBytes {
+    fn example() -> CheckpointBytes {
+        CheckpointBytes {
             state: b"{}".to_vec(),
             model: vec![1, 2, 3],
             optimizer: vec![],
-        };
+            signature: vec!["conv1.weight [4, 3, 3, 3]".into()],
+        }
+    }
+
+    #[test]
+    fn container_round_trip_and_errors() {
+        let ck = example();
         let bytes = ck.encode();
         let path = Path::new("last.ckpt");
         assert_eq!(CheckpointBytes::decode(&bytes, path).unwrap(), ck);
-        let err = CheckpointBytes::decode(&bytes[..bytes.len() - 9], path).unwrap_err();
-        assert_eq!(err.to_string(), "last.ckpt: truncated checkpoint");
         let err = CheckpointBytes::decode(b"hello world!", path).unwrap_err();
         assert_eq!(err.to_string(), "last.ckpt: not a simclr checkpoint");
+        let err = CheckpointBytes::decode(&bytes[..HEAD + 2], path).unwrap_err();
+        assert_eq!(err.to_string(), "last.ckpt: truncated checkpoint");
+    }
+
+    #[test]
+    fn any_flipped_or_missing_byte_is_refused() {
+        let bytes = example().encode();
+        let path = Path::new("last.ckpt");
+        for at in HEAD..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x10;
+            assert!(
+                CheckpointBytes::decode(&damaged, path).is_err(),
+                "byte {at}"
+            );
+        }
+        let err = CheckpointBytes::decode(&bytes[..bytes.len() - 1], path).unwrap_err();
+        assert!(err.to_string().contains("damaged checkpoint"), "{err}");
+    }
+
+    #[test]
+    fn format_1_files_still_load() {
+        let ck = CheckpointBytes {
+            signature: vec![],
+            ..example()
+        };
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        for section in [&ck.state, &ck.model, &ck.optimizer] {
+            bytes.extend_from_slice(&(section.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(section);
+        }
+        assert_eq!(
+            CheckpointBytes::decode(&bytes, Path::new("old.ckpt")).unwrap(),
+            ck
+        );
     }
 }

@@ -326,6 +326,57 @@ mod tests {
     }
 
     #[test]
+    fn damaged_and_foreign_checkpoints_are_refused_by_name() {
+        let config = PretrainConfig {
+            epochs: 3,
+            checkpoint_every: 1,
+            ..tiny()
+        };
+        let data = config.dataset.load().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let folder = RunDir::new(dir.path().join("run"));
+        run(&config, &data, Some(&folder), false, Some(2)).unwrap();
+        let last = folder.last_checkpoint();
+        let mut bytes = std::fs::read(&last).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(&last, &bytes).unwrap();
+        let err = run(&config, &data, Some(&folder), true, None)
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(text.contains("last.ckpt: damaged checkpoint"), "{text}");
+        assert!(
+            text.contains("epoch-0002.ckpt (epoch 2) is intact"),
+            "{text}"
+        );
+        std::fs::write(folder.epoch_checkpoint(2), b"SIMCLRCK").unwrap();
+        let err = run(&config, &data, Some(&folder), true, None)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("epoch-0001.ckpt (epoch 1) is intact"),
+            "{err}"
+        );
+        std::fs::copy(folder.epoch_checkpoint(1), &last).unwrap();
+        run(&config, &data, Some(&folder), true, None).unwrap();
+        assert_eq!(folder.load_metrics().unwrap().len(), 3);
+
+        // A checkpoint of a wider model, put in this run's place.
+        let wide = RunDir::new(dir.path().join("wide"));
+        let wider = PretrainConfig { width: 8, ..tiny() };
+        run(&wider, &data, Some(&wide), false, Some(1)).unwrap();
+        std::fs::copy(wide.last_checkpoint(), &last).unwrap();
+        let err = run(&config, &data, Some(&folder), true, None)
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(text.contains("holds a model of another shape"), "{text}");
+        assert!(text.contains("[8, 3, 3, 3] in the file"), "{text}");
+    }
+
+    #[test]
     fn loss_falls_and_knn_is_reported() {
         let config = PretrainConfig {
             epochs: 4,

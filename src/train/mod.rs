@@ -13,4 +13,5 @@ pub mod optim;
 pub mod resume_check;
 pub mod run_dir;
 pub mod session;
+pub mod signature;
 pub mod step;

@@ -168,11 +168,41 @@ impl RunDir {
         write_atomic(&copy, &bytes)
     }
 
-    /// Reads `last.ckpt`.
+    /// Reads `last.ckpt`. When it is damaged, the error names the latest kept copy that is
+    /// intact, to copy over it.
     pub fn load_checkpoint(&self) -> Result<CheckpointBytes> {
         let path = self.last_checkpoint();
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        CheckpointBytes::decode(&bytes, &path)
+        read_checkpoint(&path).map_err(|err| match (err, self.latest_intact_copy()) {
+            (Error::Format { path, message }, found) => {
+                let advice = match found {
+                    Some((epoch, copy)) => format!(
+                        "{} (epoch {epoch}) is intact: copy it over last.ckpt to resume from it",
+                        copy.display()
+                    ),
+                    None => "no kept copy in checkpoints/ is intact: start the run again".into(),
+                };
+                Error::format(path, format!("{message}; {advice}"))
+            }
+            (other, _) => other,
+        })
+    }
+
+    /// The kept `epoch-NNNN.ckpt` of the latest epoch that reads back whole.
+    fn latest_intact_copy(&self) -> Option<(usize, PathBuf)> {
+        let entries = std::fs::read_dir(self.root.join("checkpoints")).ok()?;
+        let mut copies: Vec<(usize, PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let epoch = name.strip_prefix("epoch-")?.strip_suffix(".ckpt")?;
+                Some((epoch.parse().ok()?, entry.path()))
+            })
+            .collect();
+        copies.sort();
+        copies
+            .into_iter()
+            .rev()
+            .find(|(_, path)| read_checkpoint(path).is_ok())
     }
 
     /// Rewrites `metrics.csv` with these rows.
@@ -215,6 +245,12 @@ impl RunDir {
             .map(Some)
             .map_err(|e| Error::format(&path, e.to_string()))
     }
+}
+
+fn read_checkpoint(path: &Path) -> Result<CheckpointBytes> {
+    let (file, len) = crate::io::input::open_regular(path, "a checkpoint file")?;
+    let bytes = crate::io::input::read_up_to(file, len, path)?;
+    CheckpointBytes::decode(&bytes, path)
 }
 
 /// A record that is one line of a CSV file.

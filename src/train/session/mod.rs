@@ -207,6 +207,15 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
     ) -> Result<()> {
         self.task.restore(checkpoint, path)?;
         let position = self.task.position();
+        if position.step > self.plan.total_steps {
+            return Err(Error::format(
+                path,
+                format!(
+                    "holds step {}, past this run's {} planned steps; it belongs to another run",
+                    position.step, self.plan.total_steps
+                ),
+            ));
+        }
         metrics.retain(|m| m.epoch <= position.epoch);
         curve.retain(|s| s.step <= position.step);
         (self.metrics, self.curve) = (metrics, curve);

@@ -1,0 +1,116 @@
+//! A model's shape signature: every parameter's path and shape, in visiting order. A
+//! checkpoint carries the signature of the model it saved, so that loading it into a
+//! model of another shape is an error before any record is read.
+
+use crate::{Error, Result};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
+use std::path::Path;
+
+/// "encoder.conv1.weight [64, 3, 3, 3]" for each parameter of `model`.
+pub fn shape_signature<B: Backend, M: Module<B>>(model: &M) -> Vec<String> {
+    let mut visitor = Shapes {
+        path: vec![],
+        out: vec![],
+    };
+    model.visit(&mut visitor);
+    visitor.out
+}
+
+/// Refuses a checkpoint at `path` whose signature `saved` is not `expected`'s, naming
+/// the first parameter that differs.
+pub fn check_signature(saved: &[String], expected: &[String], path: &Path) -> Result<()> {
+    if saved == expected {
+        return Ok(());
+    }
+    let first = saved
+        .iter()
+        .zip(expected)
+        .find(|(a, b)| a != b)
+        .map(|(a, b)| format!("{a} in the file, {b} for this run's settings"))
+        .unwrap_or_else(|| {
+            format!(
+                "{} parameters in the file, {} for this run's settings",
+                saved.len(),
+                expected.len()
+            )
+        });
+    Err(Error::format(
+        path,
+        format!("holds a model of another shape ({first}); it belongs to another run"),
+    ))
+}
+
+struct Shapes {
+    path: Vec<String>,
+    out: Vec<String>,
+}
+
+impl Shapes {
+    fn push(&mut self, dims: &[usize]) {
+        self.out.push(format!("{} {dims:?}", self.path.join(".")));
+    }
+}
+
+impl<B: Backend> ModuleVisitor<B> for Shapes {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.push(&param.val().dims());
+    }
+
+    fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
+        self.push(&param.val().dims());
+    }
+
+    fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
+        self.push(&param.val().dims());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Cpu;
+    use crate::model::{ResNetConfig, SimclrModelConfig};
+
+    #[test]
+    fn signatures_name_every_parameter_and_tell_widths_apart() {
+        let device = Default::default();
+        let model = |width| {
+            SimclrModelConfig::new(ResNetConfig::new().with_width(width))
+                .with_projection_dim(8)
+                .init::<Cpu>(&device)
+        };
+        let four = shape_signature::<Cpu, _>(&model(4));
+        assert!(
+            four.iter()
+                .any(|s| s == "encoder.conv1.weight [4, 3, 3, 3]"),
+            "{four:?}"
+        );
+        assert!(
+            four.iter()
+                .any(|s| s.starts_with("encoder.layer2.0.downsample")),
+            "{four:?}"
+        );
+        assert_eq!(four, shape_signature::<Cpu, _>(&model(4)));
+        let eight = shape_signature::<Cpu, _>(&model(8));
+        let err = check_signature(&four, &eight, Path::new("last.ckpt")).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "encoder.conv1.weight [4, 3, 3, 3] in the file, \
+                 encoder.conv1.weight [8, 3, 3, 3] for this run's settings"
+            ),
+            "{err}"
+        );
+        assert!(check_signature(&four, &four, Path::new("last.ckpt")).is_ok());
+        let err = check_signature(&four[1..], &four, Path::new("x")).unwrap_err();
+        assert!(err.to_string().contains("another shape"), "{err}");
+    }
+}
