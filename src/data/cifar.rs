@@ -4,7 +4,6 @@
 use super::{Dataset, Normalization, Split};
 use crate::io::input::{open_regular, read_up_to};
 use crate::{Error, Result};
-use std::io::Read;
 use std::path::Path;
 
 /// Image side length.
@@ -117,7 +116,14 @@ pub fn load(path: &Path) -> Result<Dataset> {
     if path.is_dir() {
         load_folder(path)
     } else if is_archive(path) {
-        load_archive(&read(path, MAX_ARCHIVE_BYTES)?, path)
+        let (file, len) = open_regular(path, "the CIFAR-10 archive")?;
+        if len > MAX_ARCHIVE_BYTES {
+            return Err(Error::format(
+                path,
+                format!("size {len} bytes is more than a CIFAR-10 archive can be ({MAX_ARCHIVE_BYTES} bytes)"),
+            ));
+        }
+        read_archive(file, path)
     } else {
         let train = split_from_batches(&[(read(path, MAX_BATCH_BYTES)?, path.to_path_buf())])?;
         Ok(dataset(train, Split::empty(SIDE, SIDE), None))
@@ -153,31 +159,14 @@ fn load_folder(dir: &Path) -> Result<Dataset> {
     ))
 }
 
-/// Loads the official `cifar-10-binary.tar.gz` from its bytes.
+/// Loads the official `cifar-10-binary.tar.gz` from its bytes (a browser's upload).
 pub fn load_archive(bytes: &[u8], path: &Path) -> Result<Dataset> {
-    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
-        return Err(Error::format(path, "not a gzip archive"));
-    }
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let entries = archive
-        .entries()
-        .map_err(|e| Error::format(path, format!("unreadable archive: {e}")))?;
-    for entry in entries {
-        let mut entry =
-            entry.map_err(|e| Error::format(path, format!("truncated or corrupt archive: {e}")))?;
-        let name = entry
-            .path()
-            .map_err(|e| Error::format(path, format!("bad entry name: {e}")))?
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut contents = Vec::new();
-        entry
-            .read_to_end(&mut contents)
-            .map_err(|e| Error::format(path, format!("truncated or corrupt archive: {e}")))?;
-        files.push((name, contents));
-    }
+    read_archive(bytes, path)
+}
+
+/// Loads the official `cifar-10-binary.tar.gz`, streamed from `reader`.
+pub fn read_archive(reader: impl std::io::Read, path: &Path) -> Result<Dataset> {
+    let files = super::archive::read_entries(reader, path, super::archive::cifar_file_cap)?;
     from_named_files(files, path)
 }
 
@@ -286,33 +275,12 @@ mod tests {
         assert!(err.to_string().contains("data_batch_2.bin"), "{err}");
     }
 
-    fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder
-                .append_data(
-                    &mut header,
-                    format!("cifar-10-batches-bin/{name}"),
-                    data.as_slice(),
-                )
-                .unwrap();
-        }
-        let tar = builder.into_inner().unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &tar).unwrap();
-        gz.finish().unwrap()
-    }
-
     #[test]
     fn reads_archives_and_rejects_broken_ones() {
         let mut files: Vec<(&str, Vec<u8>)> =
             TRAIN_FILES.iter().map(|n| (*n, record(1, 5))).collect();
         files.push((TEST_FILE, [record(2, 6), record(3, 6)].concat()));
-        let archive = tar_gz(&files);
+        let archive = crate::test_support::tar_gz(&files);
         let data = load_archive(&archive, Path::new("c.tar.gz")).unwrap();
         assert_eq!(data.train.len(), 5);
         assert_eq!(data.test.labels(), Some(vec![2, 3]));

@@ -1,5 +1,6 @@
 //! Datasets: images kept as u8 on the host, copied to the device one batch at a time.
 
+pub mod archive;
 pub mod cifar;
 pub mod folder;
 pub mod source;
