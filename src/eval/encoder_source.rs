@@ -1,6 +1,7 @@
 //! Loading a trained encoder from a run folder or a safetensors file.
 
 use crate::data::Normalization;
+use crate::io::contain::contained;
 use crate::model::weights::{batches_tracked, encoder_from_bytes};
 use crate::model::{ResNet, SimclrModel};
 use crate::train::checkpoint::record_from_bytes;
@@ -46,9 +47,13 @@ pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<Trai
     let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
         .map_err(|e| Error::format(run.last_checkpoint(), format!("training state: {e}")))?
         .step;
-    let record = record_from_bytes::<B, _>(checkpoint.model, device, &run.last_checkpoint())?;
+    let path = run.last_checkpoint();
+    let model = contained(&path, "checkpoint record", || {
+        let record = record_from_bytes::<B, _>(checkpoint.model, device, &path)?;
+        Ok(model.load_record(record))
+    })?;
     Ok(TrainedEncoder {
-        encoder: model.load_record(record).encoder,
+        encoder: model.encoder,
         normalization: config.normalization,
         steps,
     })

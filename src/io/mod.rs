@@ -2,6 +2,7 @@
 //! device, atomic writes.
 
 pub mod atomic;
+pub mod contain;
 pub mod input;
 pub mod npy;
 pub mod readback;

@@ -6,6 +6,7 @@
 //! named MessagePack at full precision) and the model's shape signature as JSON. Format 1
 //! (no checksum, no signature) is still read.
 
+use crate::io::contain::contained;
 use crate::train::optim::ModuleOptimizer;
 use crate::train::signature::{check_signature, shape_signature};
 use crate::{Error, Result};
@@ -165,17 +166,21 @@ where
     M: AutodiffModule<B>,
     S: serde::de::DeserializeOwned,
 {
+    let expected = shape_signature::<B, _>(&model);
     if !checkpoint.signature.is_empty() {
-        check_signature(
-            &checkpoint.signature,
-            &shape_signature::<B, _>(&model),
-            path,
-        )?;
+        check_signature(&checkpoint.signature, &expected, path)?;
     }
     let state = serde_json::from_slice(&checkpoint.state)
         .map_err(|e| Error::format(path, format!("bad training state: {e}")))?;
-    let model = model.load_record(record_from_bytes::<B, _>(checkpoint.model, device, path)?);
-    let optim = optim.load_bytes(checkpoint.optimizer, device, path)?;
+    let (model, optim) = contained(path, "checkpoint record", || {
+        let record = record_from_bytes::<B, _>(checkpoint.model, device, path)?;
+        Ok((
+            model.load_record(record),
+            optim.load_bytes(checkpoint.optimizer, device, path)?,
+        ))
+    })?;
+    // The records themselves carry shapes: they must still be the signature's.
+    check_signature(&shape_signature::<B, _>(&model), &expected, path)?;
     Ok((state, model, optim))
 }
 

@@ -233,7 +233,7 @@ impl PretrainConfig {
     /// Steps a run on `train_images` images takes: every epoch's full batches (the last
     /// partial batch is dropped), or `max_steps` when that is fewer.
     pub fn total_steps(&self, train_images: usize) -> usize {
-        let all = train_images / self.batch_size.max(1) * self.epochs;
+        let all = (train_images / self.batch_size.max(1)).saturating_mul(self.epochs);
         self.max_steps.map_or(all, |max| all.min(max))
     }
 
