@@ -60,7 +60,9 @@ where
 
 /// The configuration from run folder (on resume), preset, file and flags, in that order.
 pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConfig> {
-    let mut config = if args.resume {
+    // `--resume` in a folder where no run has started yet (killed before its first
+    // write) starts it: the same command continues a run whenever it was killed.
+    let mut config = if args.resume && run.has_run() {
         run.load_config().context("cannot resume")?
     } else {
         PretrainConfig::preset(match &args.preset {

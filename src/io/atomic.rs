@@ -20,9 +20,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let result = (|| {
         // Dropped on any failure below, which removes it.
-        let mut temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}{TEMP_MARK}"))
-            .tempfile_in(dir)?;
+        let prefix = format!(".{name}{TEMP_MARK}");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        {
+            // What a plain create gives (0666 less the umask), not tempfile's private 0600:
+            // the files are results to share, not secrets.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut temp = builder.tempfile_in(dir)?;
         temp.write_all(bytes)?;
         temp.as_file().sync_all()?;
         temp.persist(path).map_err(|e| e.error)?;
@@ -66,6 +74,16 @@ mod tests {
             1,
             "no temporary files left"
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o044,
+                0o044,
+                "readable as a created file is: {mode:o}"
+            );
+        }
         let err = write_atomic(&dir.path().join("missing/out.bin"), b"x").unwrap_err();
         assert!(err.to_string().contains("missing/out.bin"), "{err}");
     }
