@@ -84,6 +84,9 @@ impl std::str::FromStr for DatasetKind {
     }
 }
 
+/// Most images in a synthetic split (3 GB at 32 px).
+pub const MAX_SYNTHETIC_IMAGES: usize = 1_000_000;
+
 /// Everything needed to load a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetSpec {
@@ -125,8 +128,32 @@ impl DatasetSpec {
         }
     }
 
+    /// Rejects sizes that would allocate without bound or leave nothing to train on.
+    pub fn validate(&self) -> Result<()> {
+        use crate::train::config::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
+        Error::first_invalid([
+            (
+                (MIN_IMAGE_SIZE..=MAX_IMAGE_SIZE).contains(&self.image_size),
+                "dataset.image_size",
+                format!("must be between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} pixels"),
+            ),
+            (
+                self.train_images != Some(0),
+                "dataset.train_images",
+                "must be positive when set".into(),
+            ),
+            (
+                self.synthetic_train_size <= MAX_SYNTHETIC_IMAGES
+                    && self.synthetic_test_size <= MAX_SYNTHETIC_IMAGES,
+                "dataset.synthetic_train_size",
+                format!("synthetic splits hold at most {MAX_SYNTHETIC_IMAGES} images"),
+            ),
+        ])
+    }
+
     /// Loads the dataset.
     pub fn load(&self) -> Result<Dataset> {
+        self.validate()?;
         let kind = self.resolved_kind()?;
         let path = || {
             self.path.as_deref().ok_or_else(|| {
@@ -174,6 +201,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("needs a path"));
+    }
+
+    #[test]
+    fn sizes_that_allocate_are_bounded_before_loading() {
+        let with = |change: fn(&mut DatasetSpec)| {
+            let mut spec = DatasetSpec::default();
+            change(&mut spec);
+            spec.load().err().map(|e| e.to_string()).unwrap_or_default()
+        };
+        assert!(with(|s| s.image_size = 100_000).contains("invalid dataset.image_size"));
+        assert!(with(|s| s.image_size = 0).contains("invalid dataset.image_size"));
+        assert!(with(|s| s.train_images = Some(0)).contains("invalid dataset.train_images"));
+        let huge = with(|s| s.synthetic_train_size = usize::MAX);
+        assert!(
+            huge.contains("invalid dataset.synthetic_train_size"),
+            "{huge}"
+        );
     }
 
     #[test]

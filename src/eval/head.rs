@@ -61,6 +61,55 @@ impl Default for ProbeConfig {
     }
 }
 
+/// Most label subsets a probe averages over.
+pub const MAX_PROBE_SEEDS: usize = 1000;
+
+impl ProbeConfig {
+    /// Rejects settings a probe cannot train with, by name; `seeds` is the number of label
+    /// subsets it will average over.
+    pub fn validate(&self, seeds: usize) -> Result<()> {
+        use crate::error::{non_negative, positive};
+        use crate::train::config::{MAX_BATCH, MAX_EPOCHS};
+        crate::Error::first_invalid([
+            (
+                non_negative(self.weight_decay),
+                "probe.weight_decay",
+                "must be a non-negative number".to_string(),
+            ),
+            (
+                positive(self.lr),
+                "probe.lr",
+                "must be a positive number".into(),
+            ),
+            (
+                (1..=MAX_BATCH).contains(&self.batch_size),
+                "probe.batch_size",
+                format!("must be between 1 and {MAX_BATCH}"),
+            ),
+            (
+                (1..=MAX_EPOCHS).contains(&self.max_epochs),
+                "probe.max_epochs",
+                format!("must be between 1 and {MAX_EPOCHS}"),
+            ),
+            (
+                non_negative(self.tolerance),
+                "probe.tolerance",
+                "must be a non-negative number".into(),
+            ),
+            (
+                self.patience >= 1,
+                "probe.patience",
+                "must be at least 1".into(),
+            ),
+            (
+                (1..=MAX_PROBE_SEEDS).contains(&seeds),
+                "probe_seeds",
+                format!("must be between 1 and {MAX_PROBE_SEEDS}"),
+            ),
+        ])
+    }
+}
+
 /// Test-set results of a probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeReport {

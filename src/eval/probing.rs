@@ -182,6 +182,8 @@ pub fn probe<B: AutodiffBackend>(
     base: &ProbeConfig,
     device: &B::Device,
 ) -> Result<ProbeResult> {
+    base.validate(seeds)?;
+    check_fraction(fraction)?;
     let classes = features
         .train_labels
         .iter()

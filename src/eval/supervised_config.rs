@@ -113,6 +113,7 @@ impl SupervisedConfig {
                 "weight_decay",
                 "must be a non-negative number".into(),
             ),
-        ])
+        ])?;
+        self.dataset.validate()
     }
 }

@@ -177,6 +177,10 @@ impl ExperimentConfig {
         if self.heads.is_empty() {
             return Err(Error::invalid("heads", "name at least one probe head"));
         }
+        self.probe.validate(self.probe_seeds)?;
+        for &fraction in &self.label_fractions {
+            self.supervised_at(fraction).validate()?;
+        }
         // Before pretraining, not after it.
         self.tsne.validate()?;
         crate::eval::tsne::check_points(self.tsne_points)
@@ -244,8 +248,30 @@ mod tests {
         assert_eq!((supervised.width, supervised.label_fraction), (16, 0.1));
         let bad = ExperimentConfig {
             label_fractions: vec![0.0],
-            ..small
+            ..small.clone()
         };
         assert!(bad.validate().is_err());
+        // Probe and baseline settings are checked before pretraining, by name.
+        let with = |change: fn(&mut ExperimentConfig)| {
+            let mut config = small.clone();
+            change(&mut config);
+            config.validate().unwrap_err().to_string()
+        };
+        for (setting, err) in [
+            ("probe.lr", with(|c| c.probe.lr = f64::NAN)),
+            ("probe.batch_size", with(|c| c.probe.batch_size = 0)),
+            ("probe.patience", with(|c| c.probe.patience = 0)),
+            ("probe_seeds", with(|c| c.probe_seeds = usize::MAX)),
+            ("momentum", with(|c| c.supervised.momentum = 1.0)),
+            (
+                "dataset.image_size",
+                with(|c| c.pretrain.dataset.image_size = 0),
+            ),
+        ] {
+            assert!(
+                err.contains(&format!("invalid {setting}")),
+                "{setting}: {err}"
+            );
+        }
     }
 }

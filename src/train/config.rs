@@ -274,6 +274,7 @@ impl PretrainConfig {
             "must be a positive number",
         )?;
         self.optimizer.validate()?;
+        self.dataset.validate()?;
         check(
             (1..=MAX_PROJECTION).contains(&self.projection_dim),
             "projection_dim",
