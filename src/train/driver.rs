@@ -191,6 +191,15 @@ mod tests {
         }
     }
 
+    /// Three epochs, each leaving a kept checkpoint copy.
+    fn copied_every_epoch() -> PretrainConfig {
+        PretrainConfig {
+            epochs: 3,
+            checkpoint_every: 1,
+            ..tiny()
+        }
+    }
+
     /// Every encoder tensor (weights and BatchNorm buffers) by name, and the head's output
     /// layer.
     fn weights(model: &SimclrModel<AutodiffCpu>) -> Vec<(String, Vec<u8>)> {
@@ -263,11 +272,7 @@ mod tests {
 
     #[test]
     fn a_run_killed_between_its_epoch_end_writes_resumes_whole() {
-        let config = PretrainConfig {
-            epochs: 3,
-            checkpoint_every: 1,
-            ..tiny()
-        };
+        let config = copied_every_epoch();
         let data = config.dataset.load().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let straight_dir = RunDir::new(dir.path().join("straight"));
@@ -327,11 +332,7 @@ mod tests {
 
     #[test]
     fn damaged_and_foreign_checkpoints_are_refused_by_name() {
-        let config = PretrainConfig {
-            epochs: 3,
-            checkpoint_every: 1,
-            ..tiny()
-        };
+        let config = copied_every_epoch();
         let data = config.dataset.load().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let folder = RunDir::new(dir.path().join("run"));
