@@ -5,6 +5,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod checkpoint;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod collective;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod driver;
