@@ -119,6 +119,36 @@ pub fn all_gather<B: CollectiveBackend, const D: usize>(
     all_reduce_sum(peer, Tensor::cat(parts, 0))
 }
 
+/// NT-Xent over the global batch of `peers` peers: each peer's projections of its own
+/// images' two views are gathered with gradient, so every anchor has the 2(B−1) negatives
+/// of the whole batch, as in the paper. Every peer computes the same global loss `L`;
+/// backpropagating `L / peers` on each peer and then summing the parameter gradients over
+/// the peers ([`sum_gradients`]) gives exactly the gradient of `L`, since the gathered
+/// backward sums every peer's share for the rows it owns.
+///
+/// # Shapes
+/// - `z1`, `z2`: `[b, D]` (this peer's images, first and second views) → `[1]`
+pub fn global_nt_xent<B: CollectiveBackend>(
+    peer: PeerId,
+    peers: usize,
+    z1: Tensor<B, 2>,
+    z2: Tensor<B, 2>,
+    temperature: f64,
+) -> Result<Tensor<B, 1>, CollectiveError> {
+    let all_z1 = all_gather(peer, peers, z1)?;
+    let all_z2 = all_gather(peer, peers, z2)?;
+    Ok(crate::loss::nt_xent(all_z1, all_z2, temperature))
+}
+
+/// The parameter gradients of every peer summed, identically on each (in parameter-id
+/// order, so the peers' models must be clones of one model).
+pub fn sum_gradients<B: AutodiffBackend>(
+    peer: PeerId,
+    grads: burn::optim::GradientsParams,
+) -> Result<burn::optim::GradientsParams, CollectiveError> {
+    grads.all_reduce::<B::InnerBackend>(peer, ReduceOperation::Sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,13 +159,15 @@ mod tests {
 
     /// Runs `work` on `peers` threads registered as one collective; their results in
     /// peer order.
-    fn on_peers<T: Send + 'static>(
+    fn on_peers_with<T: Send + 'static>(
         peers: usize,
-        work: impl Fn(PeerId) -> T + Send + Sync + Copy + 'static,
+        work: impl Fn(PeerId) -> T + Send + Sync + 'static,
     ) -> Vec<T> {
         reset_collective::<Inner>();
+        let work = std::sync::Arc::new(work);
         let handles: Vec<_> = (0..peers as u32)
             .map(|p| {
+                let work = work.clone();
                 std::thread::spawn(move || {
                     let peer = PeerId(p);
                     let config = CollectiveConfig::default().with_num_devices(peers);
@@ -149,11 +181,78 @@ mod tests {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     }
 
+    /// Runs collective tests one at a time: the local collective server is one per
+    /// backend type and process.
+    static ONE_COLLECTIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn max_relative_difference(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+        a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+    }
+
+    #[test]
+    fn two_peers_with_global_negatives_equal_one_peer_with_the_whole_batch() {
+        use crate::model::{ProjectionHead, ProjectionHeadConfig};
+        use burn::optim::GradientsParams;
+        let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Default::default();
+        AutodiffCpu::seed(&device, 9);
+        let head: ProjectionHead<AutodiffCpu> = ProjectionHeadConfig::new(16, 16)
+            .with_output_dim(8)
+            .init(&device);
+        let features = |offset: f32| {
+            let values: Vec<f32> = (0..64 * 16)
+                .map(|i| (i as f32 * 0.37 + offset).sin() * 1.7)
+                .collect();
+            Tensor::<AutodiffCpu, 1>::from_floats(values.as_slice(), &device).reshape([64, 16])
+        };
+        let (h1, h2) = (features(0.0), features(1.0));
+        let grad_of = |head: &ProjectionHead<AutodiffCpu>, grads: &GradientsParams| {
+            let weight = grads.get::<Inner, 2>(head.fc1.weight.id).unwrap();
+            weight.into_data().to_vec::<f32>().unwrap()
+        };
+
+        let whole = crate::loss::nt_xent(head.forward(h1.clone()), head.forward(h2.clone()), 0.5);
+        let grads = GradientsParams::from_grads(whole.backward(), &head);
+        let expected = (whole.into_scalar(), grad_of(&head, &grads));
+
+        let shared = std::sync::Arc::new((head, h1, h2));
+        let results = {
+            let shared = shared.clone();
+            on_peers_with(2, move |peer| {
+                let (head, h1, h2) = &*shared;
+                let rows = peer.0 as usize * 32..(peer.0 as usize + 1) * 32;
+                let z1 = head.forward(h1.clone().slice([rows.clone()]));
+                let z2 = head.forward(h2.clone().slice([rows]));
+                let loss = global_nt_xent(peer, 2, z1, z2, 0.5).unwrap();
+                let share = loss.clone().div_scalar(2.0).backward();
+                assert!(take_backward_error().is_none());
+                let grads = GradientsParams::from_grads(share, head);
+                let grads = sum_gradients::<AutodiffCpu>(peer, grads).unwrap();
+                (loss.into_scalar(), grad_of(head, &grads))
+            })
+        };
+        for (peer, (loss, grad)) in results.into_iter().enumerate() {
+            assert!(
+                ((loss - expected.0) / expected.0).abs() <= 1e-5,
+                "peer {peer}: loss {loss} vs {}",
+                expected.0
+            );
+            let difference = max_relative_difference(&grad, &expected.1);
+            assert!(
+                difference <= 1e-5,
+                "peer {peer}: gradients differ by {difference}"
+            );
+        }
+    }
+
     #[test]
     fn gathered_rows_carry_every_peers_gradient_back() {
+        let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
         // Peer p holds rows [p+1, p+1] · (p+1); the loss of peer p weights the gathered
         // rows by w_p = [1, 10, 100][p] times the row index + 1.
-        let results = on_peers(3, |peer| {
+        let results = on_peers_with(3, |peer| {
             let device = Default::default();
             let p = peer.0 as f32;
             let x =
