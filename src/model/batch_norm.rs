@@ -10,6 +10,52 @@
 
 use burn::module::{Initializer, Param, RunningState};
 use burn::prelude::*;
+use std::any::Any;
+use std::cell::RefCell;
+
+/// Sums a per-channel statistic over the peers of a data-parallel run, with gradient.
+pub type StatisticSum<B> = Box<dyn Fn(Tensor<B, 1>) -> Tensor<B, 1>>;
+
+thread_local! {
+    /// This thread's peer's [`StatisticSum`] (boxed for its backend type) and the number
+    /// of peers, while BatchNorm uses the global batch's statistics.
+    static GLOBAL_STATISTICS: RefCell<Option<(Box<dyn Any>, usize)>> = const { RefCell::new(None) };
+}
+
+/// Runs `forward` with every training-mode BatchNorm of backend `B` on this thread using
+/// the statistics of the global batch of `peers` equal shares (synchronised BatchNorm):
+/// `sum` adds a per-channel statistic over the peers.
+pub fn with_global_statistics<B: Backend, T>(
+    peers: usize,
+    sum: StatisticSum<B>,
+    forward: impl FnOnce() -> T,
+) -> T {
+    let previous = GLOBAL_STATISTICS.with(|g| g.replace(Some((Box::new(sum), peers))));
+    let out = forward();
+    GLOBAL_STATISTICS.with(|g| g.replace(previous));
+    out
+}
+
+/// Whether BatchNorms of backend `B` on this thread use global statistics now.
+fn global_statistics_active<B: Backend>() -> bool {
+    GLOBAL_STATISTICS.with(|g| {
+        g.borrow()
+            .as_ref()
+            .is_some_and(|(sum, _)| sum.is::<StatisticSum<B>>())
+    })
+}
+
+/// `statistic` summed over the peers and the number of peers, when global statistics are
+/// on; `statistic` and 1 otherwise.
+fn over_peers<B: Backend>(statistic: Tensor<B, 1>) -> (Tensor<B, 1>, usize) {
+    GLOBAL_STATISTICS.with(|g| match g.borrow().as_ref() {
+        Some((sum, peers)) => match sum.downcast_ref::<StatisticSum<B>>() {
+            Some(sum) => (sum(statistic), *peers),
+            None => (statistic, 1),
+        },
+        None => (statistic, 1),
+    })
+}
 
 /// Configuration of [`BatchNorm2d`].
 #[derive(Config, Debug)]
@@ -86,9 +132,12 @@ impl<B: Backend> BatchNorm2d<B> {
         residual: Option<Tensor<B, 4>>,
         relu: bool,
     ) -> Tensor<B, 4> {
+        // The fused kernel computes this peer's statistics only.
         #[cfg(feature = "flex")]
-        if let Some(out) = self.fused(&input, residual.as_ref(), relu) {
-            return out;
+        if !global_statistics_active::<B>() {
+            if let Some(out) = self.fused(&input, residual.as_ref(), relu) {
+                return out;
+            }
         }
         let out = self.normalize(input);
         let out = match residual {
@@ -143,13 +192,13 @@ impl<B: Backend> BatchNorm2d<B> {
 
     fn forward_train(&self, x: Tensor<B, 2>, c: usize, hw: usize) -> Tensor<B, 2> {
         let [n, _] = x.dims();
-        let count = (n * hw) as f64;
-        let per_channel = |t: Tensor<B, 2>| {
-            t.sum_dim(0)
-                .reshape([c, hw])
-                .sum_dim(1)
-                .reshape([c])
-                .div_scalar(count)
+        let mut count = (n * hw) as f64;
+        // With global statistics every peer holds an equal share of the batch.
+        let mut per_channel = |t: Tensor<B, 2>| {
+            let local = t.sum_dim(0).reshape([c, hw]).sum_dim(1).reshape([c]);
+            let (sum, peers) = over_peers(local);
+            count = (n * hw * peers) as f64;
+            sum.div_scalar(count)
         };
         let mean = per_channel(x.clone());
         let centered = x - channel_row(mean.clone(), hw);

@@ -20,14 +20,20 @@ use burn::tensor::TensorPrimitive;
 use std::cell::RefCell;
 
 thread_local! {
-    /// A failure inside a backward pass, which cannot return one: the gradient passes
-    /// through unreduced and [`take_backward_error`] reports it after the pass.
-    static BACKWARD_ERROR: RefCell<Option<CollectiveError>> = const { RefCell::new(None) };
+    /// A failure where none can be returned (a backward pass, a BatchNorm's statistics):
+    /// the tensor passes through unreduced and [`take_collective_error`] reports it after.
+    static COLLECTIVE_ERROR: RefCell<Option<CollectiveError>> = const { RefCell::new(None) };
 }
 
-/// The first collective failure of the last backward pass on this thread, if any.
-pub fn take_backward_error() -> Option<CollectiveError> {
-    BACKWARD_ERROR.with(|e| e.borrow_mut().take())
+/// The first collective failure on this thread that could not be returned, if any.
+pub fn take_collective_error() -> Option<CollectiveError> {
+    COLLECTIVE_ERROR.with(|e| e.borrow_mut().take())
+}
+
+fn keep_error(error: CollectiveError) {
+    COLLECTIVE_ERROR.with(|e| {
+        e.borrow_mut().get_or_insert(error);
+    });
 }
 
 /// An autodiff backend whose tensors can be summed over the peers with gradient.
@@ -52,7 +58,7 @@ impl<B: Backend> Backward<B, 1> for AllReduceSum {
             match all_reduce::<B>(peer, grad.clone(), ReduceOperation::Sum) {
                 Ok(sum) => sum,
                 Err(error) => {
-                    BACKWARD_ERROR.with(|e| e.borrow_mut().get_or_insert(error).clone());
+                    keep_error(error);
                     grad
                 }
             }
@@ -117,6 +123,25 @@ pub fn all_gather<B: CollectiveBackend, const D: usize>(
         parts.push(zeros((peers - index - 1) * rows));
     }
     all_reduce_sum(peer, Tensor::cat(parts, 0))
+}
+
+/// Runs `forward` with synchronised BatchNorm: every training-mode BatchNorm on this
+/// thread normalises with the statistics of the global batch of `peers` equal shares
+/// (summed with gradient), as one device with the whole batch would. A failed sum is
+/// reported by [`take_collective_error`].
+pub fn with_sync_batch_norm<B: CollectiveBackend, T>(
+    peer: PeerId,
+    peers: usize,
+    forward: impl FnOnce() -> T,
+) -> T {
+    let sum = move |statistic: Tensor<B, 1>| match all_reduce_sum(peer, statistic.clone()) {
+        Ok(sum) => sum,
+        Err(error) => {
+            keep_error(error);
+            statistic
+        }
+    };
+    crate::model::batch_norm::with_global_statistics::<B, T>(peers, Box::new(sum), forward)
 }
 
 /// NT-Xent over the global batch of `peers` peers: each peer's projections of its own
@@ -227,7 +252,7 @@ mod tests {
                 let z2 = head.forward(h2.clone().slice([rows]));
                 let loss = global_nt_xent(peer, 2, z1, z2, 0.5).unwrap();
                 let share = loss.clone().div_scalar(2.0).backward();
-                assert!(take_backward_error().is_none());
+                assert!(take_collective_error().is_none());
                 let grads = GradientsParams::from_grads(share, head);
                 let grads = sum_gradients::<AutodiffCpu>(peer, grads).unwrap();
                 (loss.into_scalar(), grad_of(head, &grads))
@@ -248,6 +273,147 @@ mod tests {
     }
 
     #[test]
+    fn sync_batch_norm_over_two_peers_equals_one_batch() {
+        use crate::model::batch_norm::{BatchNorm2d, BatchNorm2dConfig};
+        use burn::optim::GradientsParams;
+        let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Default::default();
+        let bn: BatchNorm2d<AutodiffCpu> = BatchNorm2dConfig::new(3).init(&device);
+        let values = |n: usize, offset: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| (i as f32 * 0.61 + offset).sin() * 2.0 + 0.5)
+                .collect()
+        };
+        let x = Tensor::<AutodiffCpu, 1>::from_floats(values(8 * 30, 0.0).as_slice(), &device)
+            .reshape([8, 3, 2, 5]);
+        let weights =
+            Tensor::<AutodiffCpu, 1>::from_floats(values(8 * 30, 2.0).as_slice(), &device)
+                .reshape([8, 3, 2, 5]);
+        let read = |t: Tensor<Inner, 1>| t.into_data().to_vec::<f32>().unwrap();
+        let gamma_grad = move |bn: &BatchNorm2d<AutodiffCpu>, grads: &GradientsParams| {
+            read(grads.get::<Inner, 1>(bn.gamma.id).unwrap())
+        };
+
+        // Its own module: clones share their running statistics (Burn averages them over
+        // the threads that update them).
+        let single: BatchNorm2d<AutodiffCpu> = BatchNorm2dConfig::new(3).init(&device);
+        let y = single.forward(x.clone());
+        let grads =
+            GradientsParams::from_grads((y.clone() * weights.clone()).sum().backward(), &single);
+        let expected_y = read(y.inner().flatten(0, 3));
+        let expected_gamma = gamma_grad(&single, &grads);
+        let expected_mean = read(single.running_mean.value_sync().inner());
+
+        let shared = std::sync::Arc::new((bn, x, weights));
+        let results = on_peers_with(2, move |peer| {
+            let (bn, x, weights) = &*shared;
+            let bn = bn.clone();
+            let rows = peer.0 as usize * 4..(peer.0 as usize + 1) * 4;
+            let (x, weights) = (
+                x.clone().slice([rows.clone()]),
+                weights.clone().slice([rows]),
+            );
+            let y = with_sync_batch_norm::<AutodiffCpu, _>(peer, 2, || bn.forward(x));
+            let grads = (y.clone() * weights).sum().backward();
+            assert!(take_collective_error().is_none());
+            let grads = sum_gradients::<AutodiffCpu>(peer, GradientsParams::from_grads(grads, &bn));
+            let gamma = gamma_grad(&bn, &grads.unwrap());
+            let mean = read(bn.running_mean.value_sync().inner());
+            (read(y.inner().flatten(0, 3)), gamma, mean)
+        });
+        let y: Vec<f32> = results.iter().flat_map(|(y, _, _)| y.clone()).collect();
+        assert!(max_relative_difference(&y, &expected_y) <= 1e-5);
+        for (peer, (_, gamma, mean)) in results.iter().enumerate() {
+            let difference = max_relative_difference(gamma, &expected_gamma);
+            assert!(
+                difference <= 1e-5,
+                "peer {peer}: γ gradients differ by {difference}"
+            );
+            assert!(
+                max_relative_difference(mean, &expected_mean) <= 1e-5,
+                "peer {peer}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_data_parallel_step_of_the_whole_model_equals_the_big_batch_step() {
+        use crate::model::batch_norm::with_global_statistics;
+        use crate::model::{ResNetConfig, SimclrModel, SimclrModelConfig};
+        use burn::optim::GradientsParams;
+        let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Default::default();
+        AutodiffCpu::seed(&device, 4);
+        let config =
+            SimclrModelConfig::new(ResNetConfig::new().with_width(2)).with_projection_dim(8);
+        // Two models initialised alike (the peers' share one module; running statistics
+        // of clones are shared between threads).
+        let model: SimclrModel<AutodiffCpu> = config.init(&device);
+        let single = model.clone().load_record(model.clone().into_record());
+        let views = |offset: f32| {
+            let values: Vec<f32> = (0..64 * 3 * 8 * 8)
+                .map(|i| (i as f32 * 0.013 + offset).sin())
+                .collect();
+            Tensor::<AutodiffCpu, 1>::from_floats(values.as_slice(), &device).reshape([64, 3, 8, 8])
+        };
+        let (v1, v2) = (views(0.0), views(0.5));
+        let read = |t: Tensor<Inner, 4>| t.into_data().to_vec::<f32>().unwrap();
+        let probes = move |m: &SimclrModel<AutodiffCpu>, grads: &GradientsParams| {
+            let conv1 = read(grads.get::<Inner, 4>(m.encoder.conv1.weight.id).unwrap());
+            let last = &m.encoder.layer4[1].conv2.weight;
+            let deep = read(grads.get::<Inner, 4>(last.id).unwrap());
+            let head = grads.get::<Inner, 2>(m.projection.fc2.weight.id).unwrap();
+            let head = head.into_data().to_vec::<f32>().unwrap();
+            [conv1, deep, head]
+        };
+
+        // The same BatchNorm arithmetic as the peers' (the CPU's fused kernel sums in
+        // another order, 1e-5 apart after twenty layers): the statistics of one peer.
+        let both = Tensor::cat(vec![v1.clone(), v2.clone()], 0);
+        let own = Box::new(|statistic| statistic);
+        let z = with_global_statistics::<AutodiffCpu, _>(1, own, || single.forward(both));
+        let loss = crate::loss::nt_xent(z.clone().narrow(0, 0, 64), z.narrow(0, 64, 64), 0.5);
+        let grads = GradientsParams::from_grads(loss.backward(), &single);
+        let expected = (loss.into_scalar(), probes(&single, &grads));
+
+        let shared = std::sync::Arc::new((model, v1, v2));
+        let results = on_peers_with(2, move |peer| {
+            let (model, v1, v2) = &*shared;
+            let rows = peer.0 as usize * 32..(peer.0 as usize + 1) * 32;
+            let views = Tensor::cat(
+                vec![v1.clone().slice([rows.clone()]), v2.clone().slice([rows])],
+                0,
+            );
+            let z = with_sync_batch_norm::<AutodiffCpu, _>(peer, 2, || model.forward(views));
+            let (z1, z2) = (z.clone().narrow(0, 0, 32), z.narrow(0, 32, 32));
+            let loss = global_nt_xent(peer, 2, z1, z2, 0.5).unwrap();
+            let grads = loss.clone().div_scalar(2.0).backward();
+            assert!(take_collective_error().is_none());
+            let grads = GradientsParams::from_grads(grads, model);
+            let grads = sum_gradients::<AutodiffCpu>(peer, grads).unwrap();
+            (loss.into_scalar(), probes(model, &grads))
+        });
+        for (peer, (loss, grads)) in results.iter().enumerate() {
+            assert!(
+                ((loss - expected.0) / expected.0).abs() <= 1e-5,
+                "peer {peer}: {loss} vs {}",
+                expected.0
+            );
+            for (name, (got, want)) in ["conv1", "layer4.1.conv2", "fc2"]
+                .iter()
+                .zip(grads.iter().zip(&expected.1))
+            {
+                let difference = max_relative_difference(got, want);
+                eprintln!("peer {peer} {name}: relative difference {difference:.2e}");
+                assert!(
+                    difference <= 1e-5,
+                    "peer {peer} {name}: gradients differ by {difference}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn gathered_rows_carry_every_peers_gradient_back() {
         let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
         // Peer p holds rows [p+1, p+1] · (p+1); the loss of peer p weights the gathered
@@ -262,7 +428,7 @@ mod tests {
             let rows = Tensor::<AutodiffCpu, 1>::from_floats([1.0, 2.0, 3.0], &device);
             let loss = (gathered.clone() * rows.reshape([3, 1]) * weight).sum();
             let grads = loss.backward();
-            assert!(take_backward_error().is_none());
+            assert!(take_collective_error().is_none());
             let values = gathered.inner().into_data().to_vec::<f32>().unwrap();
             let grad = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
             (values, grad)
