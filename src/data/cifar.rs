@@ -97,16 +97,22 @@ fn dataset(train: Split, test: Split, meta: Option<&str>) -> Dataset {
     }
 }
 
-/// Reads `path` if it is a regular file of at most `max_bytes`, checked from its size
-/// before anything is allocated.
-fn read(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
-    let (file, len) = open_regular(path, "the CIFAR-10 batch files")?;
+/// Opens `path` if it is a regular file of at most `max_bytes`, checked from its size
+/// before anything is read.
+fn open_capped(path: &Path, max_bytes: u64) -> Result<(std::fs::File, u64)> {
+    let (file, len) = open_regular(path, "the CIFAR-10 batch files or archive")?;
     if len > max_bytes {
         return Err(Error::format(
             path,
             format!("size {len} bytes is more than a CIFAR-10 file can be ({max_bytes} bytes)"),
         ));
     }
+    Ok((file, len))
+}
+
+/// Reads a batch file, its size checked first.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    let (file, len) = open_capped(path, MAX_BATCH_BYTES)?;
     read_up_to(file, len, path)
 }
 
@@ -116,16 +122,9 @@ pub fn load(path: &Path) -> Result<Dataset> {
     if path.is_dir() {
         load_folder(path)
     } else if is_archive(path) {
-        let (file, len) = open_regular(path, "the CIFAR-10 archive")?;
-        if len > MAX_ARCHIVE_BYTES {
-            return Err(Error::format(
-                path,
-                format!("size {len} bytes is more than a CIFAR-10 archive can be ({MAX_ARCHIVE_BYTES} bytes)"),
-            ));
-        }
-        read_archive(file, path)
+        load_archive(open_capped(path, MAX_ARCHIVE_BYTES)?.0, path)
     } else {
-        let train = split_from_batches(&[(read(path, MAX_BATCH_BYTES)?, path.to_path_buf())])?;
+        let train = split_from_batches(&[(read(path)?, path.to_path_buf())])?;
         Ok(dataset(train, Split::empty(SIDE, SIDE), None))
     }
 }
@@ -139,7 +138,7 @@ pub fn is_archive(path: &Path) -> bool {
 fn load_folder(dir: &Path) -> Result<Dataset> {
     let batch = |name: &str| -> Result<(Vec<u8>, std::path::PathBuf)> {
         let path = dir.join(name);
-        Ok((read(&path, MAX_BATCH_BYTES)?, path))
+        Ok((read(&path)?, path))
     };
     let train: Vec<_> = TRAIN_FILES
         .iter()
@@ -159,13 +158,9 @@ fn load_folder(dir: &Path) -> Result<Dataset> {
     ))
 }
 
-/// Loads the official `cifar-10-binary.tar.gz` from its bytes (a browser's upload).
-pub fn load_archive(bytes: &[u8], path: &Path) -> Result<Dataset> {
-    read_archive(bytes, path)
-}
-
-/// Loads the official `cifar-10-binary.tar.gz`, streamed from `reader`.
-pub fn read_archive(reader: impl std::io::Read, path: &Path) -> Result<Dataset> {
+/// Loads the official `cifar-10-binary.tar.gz`, streamed from `reader` (the file, or a
+/// browser upload's bytes).
+pub fn load_archive(reader: impl std::io::Read, path: &Path) -> Result<Dataset> {
     let files = super::archive::read_entries(reader, path, super::archive::cifar_file_cap)?;
     from_named_files(files, path)
 }
@@ -281,12 +276,12 @@ mod tests {
             TRAIN_FILES.iter().map(|n| (*n, record(1, 5))).collect();
         files.push((TEST_FILE, [record(2, 6), record(3, 6)].concat()));
         let archive = crate::test_support::tar_gz(&files);
-        let data = load_archive(&archive, Path::new("c.tar.gz")).unwrap();
+        let data = load_archive(archive.as_slice(), Path::new("c.tar.gz")).unwrap();
         assert_eq!(data.train.len(), 5);
         assert_eq!(data.test.labels(), Some(vec![2, 3]));
         assert_eq!(data.classes[0], "airplane");
 
-        let err = load_archive(b"plain text", Path::new("x.tar.gz")).unwrap_err();
+        let err = load_archive(&b"plain text"[..], Path::new("x.tar.gz")).unwrap_err();
         assert_eq!(err.to_string(), "x.tar.gz: not a gzip archive");
         let err =
             load_archive(&archive[..archive.len() / 2], Path::new("half.tar.gz")).unwrap_err();

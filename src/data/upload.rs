@@ -18,7 +18,7 @@ pub fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Dataset> {
         return Err(Error::UnsuitableData("no files were given".into()));
     }
     if let Some((name, bytes)) = files.iter().find(|(n, _)| is_archive_name(n)) {
-        return cifar::load_archive(bytes, &origin.join(name));
+        return cifar::load_archive(bytes.as_slice(), &origin.join(name));
     }
     let is_stl = files.iter().any(|(n, _)| n.ends_with("_X.bin"));
     if is_stl {

@@ -1,14 +1,11 @@
 //! Loading a trained encoder from a run folder or a safetensors file.
 
 use crate::data::Normalization;
-use crate::io::contain::contained;
 use crate::model::weights::{batches_tracked, encoder_from_bytes};
 use crate::model::{ResNet, SimclrModel};
-use crate::train::checkpoint::record_from_bytes;
+use crate::train::checkpoint::load_model;
 use crate::train::run_dir::RunDir;
-use crate::train::signature::{check_signature, shape_signature};
 use crate::{Error, Result};
-use burn::module::Module;
 use burn::prelude::*;
 use std::path::Path;
 
@@ -40,18 +37,17 @@ pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<Trai
         )
     })?;
     let model: SimclrModel<B> = config.model(side).init(device);
-    if !checkpoint.signature.is_empty() {
-        let expected = shape_signature::<B, _>(&model);
-        check_signature(&checkpoint.signature, &expected, &run.last_checkpoint())?;
-    }
-    let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
-        .map_err(|e| Error::format(run.last_checkpoint(), format!("training state: {e}")))?
-        .step;
     let path = run.last_checkpoint();
-    let model = contained(&path, "checkpoint record", || {
-        let record = record_from_bytes::<B, _>(checkpoint.model, device, &path)?;
-        Ok(model.load_record(record))
-    })?;
+    let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
+        .map_err(|e| Error::format(&path, format!("training state: {e}")))?
+        .step;
+    let model = load_model(
+        model,
+        checkpoint.model,
+        &checkpoint.signature,
+        device,
+        &path,
+    )?;
     Ok(TrainedEncoder {
         encoder: model.encoder,
         normalization: config.normalization,

@@ -301,7 +301,8 @@ impl<B: AutodiffBackend> Phases<'_, B> {
 }
 
 /// t-SNE of the features of a stratified subset of about `points` labelled images of
-/// `split`.
+/// `split`. The settings are checked by [`embed`]; the study and `simclr tsne` check them
+/// (and `points`) before the work that leads here.
 pub fn tsne_of<B: AutodiffBackend>(
     split: &Split,
     normalization: Normalization,
@@ -310,8 +311,6 @@ pub fn tsne_of<B: AutodiffBackend>(
     source: &EncoderSource,
     device: &B::Device,
 ) -> Result<TsneResult> {
-    config.validate()?;
-    crate::eval::tsne::check_points(points)?;
     let (indices, labels) = labelled(split);
     if indices.is_empty() {
         return Err(Error::UnsuitableData("t-SNE needs labelled images".into()));

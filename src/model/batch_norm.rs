@@ -36,24 +36,23 @@ pub fn with_global_statistics<B: Backend, T>(
     out
 }
 
-/// Whether BatchNorms of backend `B` on this thread use global statistics now.
-fn global_statistics_active<B: Backend>() -> bool {
-    GLOBAL_STATISTICS.with(|g| {
-        g.borrow()
-            .as_ref()
-            .is_some_and(|(sum, _)| sum.is::<StatisticSum<B>>())
+/// The number of peers whose equal shares make the batch of BatchNorms of backend `B` on
+/// this thread: `Some` while global statistics are on.
+fn global_peers<B: Backend>() -> Option<usize> {
+    GLOBAL_STATISTICS.with(|g| match g.borrow().as_ref() {
+        Some((sum, peers)) if sum.is::<StatisticSum<B>>() => Some(*peers),
+        _ => None,
     })
 }
 
-/// `statistic` summed over the peers and the number of peers, when global statistics are
-/// on; `statistic` and 1 otherwise.
-fn over_peers<B: Backend>(statistic: Tensor<B, 1>) -> (Tensor<B, 1>, usize) {
+/// `statistic` summed over the peers while global statistics are on, else itself.
+fn sum_over_peers<B: Backend>(statistic: Tensor<B, 1>) -> Tensor<B, 1> {
     GLOBAL_STATISTICS.with(|g| match g.borrow().as_ref() {
-        Some((sum, peers)) => match sum.downcast_ref::<StatisticSum<B>>() {
-            Some(sum) => (sum(statistic), *peers),
-            None => (statistic, 1),
+        Some((sum, _)) => match sum.downcast_ref::<StatisticSum<B>>() {
+            Some(sum) => sum(statistic),
+            None => statistic,
         },
-        None => (statistic, 1),
+        None => statistic,
     })
 }
 
@@ -134,7 +133,7 @@ impl<B: Backend> BatchNorm2d<B> {
     ) -> Tensor<B, 4> {
         // The fused kernel computes this peer's statistics only.
         #[cfg(feature = "flex")]
-        if !global_statistics_active::<B>() {
+        if global_peers::<B>().is_none() {
             if let Some(out) = self.fused(&input, residual.as_ref(), relu) {
                 return out;
             }
@@ -192,13 +191,11 @@ impl<B: Backend> BatchNorm2d<B> {
 
     fn forward_train(&self, x: Tensor<B, 2>, c: usize, hw: usize) -> Tensor<B, 2> {
         let [n, _] = x.dims();
-        let mut count = (n * hw) as f64;
         // With global statistics every peer holds an equal share of the batch.
-        let mut per_channel = |t: Tensor<B, 2>| {
+        let count = (n * hw * global_peers::<B>().unwrap_or(1)) as f64;
+        let per_channel = |t: Tensor<B, 2>| {
             let local = t.sum_dim(0).reshape([c, hw]).sum_dim(1).reshape([c]);
-            let (sum, peers) = over_peers(local);
-            count = (n * hw * peers) as f64;
-            sum.div_scalar(count)
+            sum_over_peers(local).div_scalar(count)
         };
         let mean = per_channel(x.clone());
         let centered = x - channel_row(mean.clone(), hw);

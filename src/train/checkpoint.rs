@@ -10,7 +10,7 @@ use crate::io::contain::contained;
 use crate::train::optim::ModuleOptimizer;
 use crate::train::signature::{check_signature, shape_signature};
 use crate::{Error, Result};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::backend::Backend;
@@ -128,14 +128,37 @@ pub fn record_to_bytes<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>> {
     Recorder::<B>::record(&Bytes::default(), record, ()).map_err(|e| Error::encode("record", e))
 }
 
-/// A Burn record from bytes; `path` names the source in errors.
+/// A Burn record from bytes; `path` names the source in errors. Burn's reader panics on
+/// some malformed records (a bad parameter id): that is an error here too.
 pub fn record_from_bytes<B: Backend, R: Record<B>>(
     bytes: Vec<u8>,
     device: &B::Device,
     path: &Path,
 ) -> Result<R> {
-    Recorder::<B>::load(&Bytes::default(), bytes, device)
-        .map_err(|e| Error::format(path, format!("unreadable record: {e}")))
+    contained(path, "record", || {
+        Recorder::<B>::load(&Bytes::default(), bytes, device)
+            .map_err(|e| Error::format(path, format!("unreadable record: {e}")))
+    })
+}
+
+/// `model` with a checkpoint's model record (`bytes`, saved with `signature`) loaded. A
+/// record of a model of another shape is refused before it is read, and a record whose own
+/// shapes disagree with its signature after; `path` names the checkpoint in errors.
+pub fn load_model<B: Backend, M: Module<B>>(
+    model: M,
+    bytes: Vec<u8>,
+    signature: &[String],
+    device: &B::Device,
+    path: &Path,
+) -> Result<M> {
+    let expected = shape_signature::<B, _>(&model);
+    // Format 1 checkpoints carry no signature.
+    if !signature.is_empty() {
+        check_signature(signature, &expected, path)?;
+    }
+    let model = model.load_record(record_from_bytes::<B, _>(bytes, device, path)?);
+    check_signature(&shape_signature::<B, _>(&model), &expected, path)?;
+    Ok(model)
 }
 
 /// A checkpoint of a training state, a model and its optimiser.
@@ -166,21 +189,10 @@ where
     M: AutodiffModule<B>,
     S: serde::de::DeserializeOwned,
 {
-    let expected = shape_signature::<B, _>(&model);
-    if !checkpoint.signature.is_empty() {
-        check_signature(&checkpoint.signature, &expected, path)?;
-    }
     let state = serde_json::from_slice(&checkpoint.state)
         .map_err(|e| Error::format(path, format!("bad training state: {e}")))?;
-    let (model, optim) = contained(path, "checkpoint record", || {
-        let record = record_from_bytes::<B, _>(checkpoint.model, device, path)?;
-        Ok((
-            model.load_record(record),
-            optim.load_bytes(checkpoint.optimizer, device, path)?,
-        ))
-    })?;
-    // The records themselves carry shapes: they must still be the signature's.
-    check_signature(&shape_signature::<B, _>(&model), &expected, path)?;
+    let model = load_model(model, checkpoint.model, &checkpoint.signature, device, path)?;
+    let optim = optim.load_bytes(checkpoint.optimizer, device, path)?;
     Ok((state, model, optim))
 }
 

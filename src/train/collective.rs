@@ -71,13 +71,10 @@ impl<B: Backend, C: CheckpointStrategy> CollectiveBackend for Autodiff<B, C> {
         peer: PeerId,
         tensor: FloatTensor<Self>,
     ) -> Result<FloatTensor<Self>, CollectiveError> {
-        let output = all_reduce::<B>(peer, tensor.primitive.clone(), ReduceOperation::Sum)?;
+        let node = tensor.node.clone();
+        let output = all_reduce::<B>(peer, tensor.primitive, ReduceOperation::Sum)?;
         Ok(
-            match AllReduceSum
-                .prepare::<C>([tensor.node.clone()])
-                .compute_bound()
-                .stateful()
-            {
+            match AllReduceSum.prepare::<C>([node]).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish(peer, output),
                 OpsKind::UnTracked(prep) => prep.finish(output),
             },
@@ -106,19 +103,20 @@ pub fn all_gather<B: CollectiveBackend, const D: usize>(
     peers: usize,
     local: Tensor<B, D>,
 ) -> Result<Tensor<B, D>, CollectiveError> {
-    let rows = local.dims()[0];
+    let shape = local.dims();
+    let rows = shape[0];
     let index = peer.0 as usize;
     let device = local.device();
     let mut parts = Vec::with_capacity(3);
     let zeros = |n: usize| {
-        let mut shape = local.dims();
+        let mut shape = shape;
         shape[0] = n;
         Tensor::<B, D>::zeros(shape, &device)
     };
     if index > 0 {
         parts.push(zeros(index * rows));
     }
-    parts.push(local.clone());
+    parts.push(local);
     if index + 1 < peers {
         parts.push(zeros((peers - index - 1) * rows));
     }
@@ -160,8 +158,17 @@ pub fn global_nt_xent<B: CollectiveBackend>(
     z2: Tensor<B, 2>,
     temperature: f64,
 ) -> Result<Tensor<B, 1>, CollectiveError> {
-    let all_z1 = all_gather(peer, peers, z1)?;
-    let all_z2 = all_gather(peer, peers, z2)?;
+    let [rows, dim] = z1.dims();
+    // One collective for both views: peer p's rows are [z1_p; z2_p], regrouped by view.
+    let gathered = all_gather(peer, peers, Tensor::cat(vec![z1, z2], 0))?
+        .reshape([peers, 2, rows, dim])
+        .swap_dims(0, 1)
+        .reshape([2, peers * rows, dim]);
+    let all_z1 = gathered
+        .clone()
+        .narrow(0, 0, 1)
+        .reshape([peers * rows, dim]);
+    let all_z2 = gathered.narrow(0, 1, 1).reshape([peers * rows, dim]);
     Ok(crate::loss::nt_xent(all_z1, all_z2, temperature))
 }
 
@@ -184,7 +191,7 @@ mod tests {
 
     /// Runs `work` on `peers` threads registered as one collective; their results in
     /// peer order.
-    fn on_peers_with<T: Send + 'static>(
+    fn on_peers<T: Send + 'static>(
         peers: usize,
         work: impl Fn(PeerId) -> T + Send + Sync + 'static,
     ) -> Vec<T> {
@@ -245,7 +252,7 @@ mod tests {
         let shared = std::sync::Arc::new((head, h1, h2));
         let results = {
             let shared = shared.clone();
-            on_peers_with(2, move |peer| {
+            on_peers(2, move |peer| {
                 let (head, h1, h2) = &*shared;
                 let rows = peer.0 as usize * 32..(peer.0 as usize + 1) * 32;
                 let z1 = head.forward(h1.clone().slice([rows.clone()]));
@@ -305,7 +312,7 @@ mod tests {
         let expected_mean = read(single.running_mean.value_sync().inner());
 
         let shared = std::sync::Arc::new((bn, x, weights));
-        let results = on_peers_with(2, move |peer| {
+        let results = on_peers(2, move |peer| {
             let (bn, x, weights) = &*shared;
             let bn = bn.clone();
             let rows = peer.0 as usize * 4..(peer.0 as usize + 1) * 4;
@@ -377,7 +384,7 @@ mod tests {
         let expected = (loss.into_scalar(), probes(&single, &grads));
 
         let shared = std::sync::Arc::new((model, v1, v2));
-        let results = on_peers_with(2, move |peer| {
+        let results = on_peers(2, move |peer| {
             let (model, v1, v2) = &*shared;
             let rows = peer.0 as usize * 32..(peer.0 as usize + 1) * 32;
             let views = Tensor::cat(
@@ -418,7 +425,7 @@ mod tests {
         let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
         // Peer p holds rows [p+1, p+1] · (p+1); the loss of peer p weights the gathered
         // rows by w_p = [1, 10, 100][p] times the row index + 1.
-        let results = on_peers_with(3, |peer| {
+        let results = on_peers(3, |peer| {
             let device = Default::default();
             let p = peer.0 as f32;
             let x =

@@ -172,9 +172,10 @@ impl RunDir {
     /// intact, to copy over it.
     pub fn load_checkpoint(&self) -> Result<CheckpointBytes> {
         let path = self.last_checkpoint();
-        read_checkpoint(&path).map_err(|err| match (err, self.latest_intact_copy()) {
-            (Error::Format { path, message }, found) => {
-                let advice = match found {
+        read_checkpoint(&path).map_err(|err| match err {
+            // Damaged contents: only then are the kept copies read, to name a good one.
+            Error::Format { path, message } => {
+                let advice = match self.latest_intact_copy() {
                     Some((epoch, copy)) => format!(
                         "{} (epoch {epoch}) is intact: copy it over last.ckpt to resume from it",
                         copy.display()
@@ -183,7 +184,7 @@ impl RunDir {
                 };
                 Error::format(path, format!("{message}; {advice}"))
             }
-            (other, _) => other,
+            other => other,
         })
     }
 
