@@ -95,7 +95,7 @@ pub trait BackendTask {
     /// What the work returns.
     type Output;
     /// Runs the work on backend `B` and `device`.
-    fn run<B: burn::tensor::backend::AutodiffBackend>(
+    fn run<B: crate::train::collective::CollectiveBackend>(
         self,
         device: B::Device,
     ) -> crate::Result<Self::Output>;

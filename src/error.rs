@@ -79,6 +79,31 @@ pub enum Error {
         /// The settings that may change on resume.
         changeable: String,
     },
+    /// A data-parallel peer failed, or the collective between the peers did: every peer
+    /// stopped; the run continues from its last checkpoint with the same command and
+    /// `--resume`.
+    #[error("peer {peer} of {peers}: {message}")]
+    Peer {
+        /// The peer that reported the failure (0 = the one that writes the run folder).
+        peer: usize,
+        /// Peers in all.
+        peers: usize,
+        /// What went wrong.
+        message: String,
+    },
+    /// Data-parallel peers whose weights differ after the same steps (a faulty device or a
+    /// bug): nothing of that epoch was saved.
+    #[error(
+        "the peers' weights differ at the end of epoch {epoch} (weight hashes {}, in peer \
+         order); nothing of that epoch was saved: resume from the last checkpoint",
+        hashes.join(", ")
+    )]
+    PeersDiverged {
+        /// The epoch that just ended (1 = the first).
+        epoch: usize,
+        /// Each peer's [`crate::train::signature::weight_hash`], in hexadecimal.
+        hashes: Vec<String>,
+    },
     /// Serialising or encoding (JSON, records, PNG, weights) failed.
     #[error("cannot encode {what}: {message}")]
     Encode {

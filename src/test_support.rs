@@ -72,3 +72,8 @@ pub fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     std::io::Write::write_all(&mut gz, &tar).unwrap();
     gz.finish().unwrap()
 }
+
+/// Held by every test that joins peers through burn-collective: its local server is one
+/// per backend type and process.
+#[cfg(not(target_arch = "wasm32"))]
+pub static ONE_COLLECTIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());

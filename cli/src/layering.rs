@@ -106,6 +106,8 @@ pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConf
     if let Some(backend) = &args.backend {
         config.backend = parse(backend)?;
     }
+    set(&mut config.devices, args.devices);
+    set(&mut config.sync_batch_norm, args.sync_bn);
     config.validate()?;
     Ok(config)
 }

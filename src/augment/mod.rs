@@ -11,6 +11,7 @@
 use crate::data::Normalization;
 use crate::rng::Rng;
 use burn::prelude::*;
+use std::ops::Range;
 
 mod color;
 pub mod crop;
@@ -65,6 +66,10 @@ pub struct AugmentConfig {
     #[config(default = 2.0)]
     pub blur_sigma_max: f64,
 }
+
+/// The random stream every image's keyed stream ([`AugmentConfig::sample_pairs`]) derives
+/// from.
+const PAIR_STREAM: u64 = 2;
 
 /// Converts u8 images to floats in [0, 1] on `device`.
 ///
@@ -125,6 +130,29 @@ impl AugmentConfig {
             .collect()
     }
 
+    /// The parameters of both views of the images at positions `images` of step `step`'s
+    /// batch, as `[first views…, second views…]`. Each image draws from its own stream,
+    /// keyed by the seed, the step and its position in the (global) batch, so that its
+    /// views do not depend on how the batch is split between data-parallel peers.
+    pub fn sample_pairs(
+        &self,
+        seed: u64,
+        step: usize,
+        images: Range<usize>,
+        [height, width]: [usize; 2],
+    ) -> Vec<ViewParams> {
+        let mut first = Vec::with_capacity(2 * images.len());
+        let mut second = Vec::with_capacity(images.len());
+        for position in images {
+            let key = ((step as u64) << 24) ^ position as u64;
+            let mut rng = Rng::stream(Rng::stream(seed, PAIR_STREAM).next_u64(), key);
+            first.push(params::sample(self, &mut rng, height, width));
+            second.push(params::sample(self, &mut rng, height, width));
+        }
+        first.append(&mut second);
+        first
+    }
+
     /// Augments images in [0, 1] with the given per-image parameters and normalises them.
     ///
     /// # Shapes
@@ -176,31 +204,30 @@ impl AugmentConfig {
         apply_matrices(images, rows, cols, [h, w])
     }
 
-    /// Two independently augmented views of every image, stacked as `[view1; view2]`.
+    /// Two augmented views of every image, stacked as `[view1; view2]`, with `params` from
+    /// [`Self::sample_pairs`] (or any `2n` parameters in that order).
     ///
     /// # Shapes
-    /// - `pixels`: `n × 3 × height × width` bytes
+    /// - `pixels`: `n × 3 × height × width` bytes, `params`: `2n` entries
     /// - output: `[2n, 3, size, size]`: rows `i` and `n + i` are the two views of image `i`
     ///
     /// # Panics
-    /// When `pixels` does not hold `n` images of `3 × height × width` bytes.
-    #[allow(clippy::too_many_arguments)]
+    /// When `pixels` does not hold `n` images of `3 × height × width` bytes or `params`
+    /// does not hold `2n` entries.
     pub fn two_views<B: Backend>(
         &self,
         pixels: &[u8],
-        n: usize,
         [height, width]: [usize; 2],
         size: usize,
         normalization: &Normalization,
-        rng: &mut Rng,
+        params: &[ViewParams],
         device: &B::Device,
     ) -> Tensor<B, 4> {
-        assert_eq!(
-            pixels.len(),
-            n * 3 * height * width,
-            "two_views: {n} images of 3 x {height} x {width} bytes expected"
+        let n = params.len() / 2;
+        assert!(
+            params.len() == 2 * n && pixels.len() == n * 3 * height * width,
+            "two_views: {n} images of 3 x {height} x {width} bytes and 2 parameters each expected"
         );
-        let params = self.sample(rng, 2 * n, height, width);
         #[cfg(feature = "flex")]
         if host::runs_on_host::<B>() {
             let source = host::Source {
@@ -208,12 +235,12 @@ impl AugmentConfig {
                 size: [height, width],
                 normalization,
             };
-            let values = host::views(source, &params, size);
+            let values = host::views(source, params, size);
             return Tensor::from_data(TensorData::new(values, [2 * n, 3, size, size]), device);
         }
         let images = to_unit_tensor::<B>(pixels, n, height, width, device);
         let images = Tensor::cat(vec![images.clone(), images], 0);
-        self.apply(images, &params, size, normalization)
+        self.apply(images, params, size, normalization)
     }
 }
 

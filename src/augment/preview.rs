@@ -3,7 +3,6 @@
 use crate::augment::AugmentConfig;
 use crate::data::{Normalization, Split};
 use crate::io::atomic::write_atomic;
-use crate::rng::Rng;
 use crate::{Error, Result};
 use burn::prelude::*;
 use std::path::Path;
@@ -38,15 +37,8 @@ pub fn queue_pairs<B: Backend>(
         mean: [0.0; 3],
         std: [1.0; 3],
     };
-    let views = augment.two_views::<B>(
-        &pixels,
-        n,
-        [h, w],
-        h,
-        &identity,
-        &mut Rng::new(seed),
-        device,
-    );
+    let params = augment.sample_pairs(seed, 0, 0..n, [h, w]);
+    let views = augment.two_views::<B>(&pixels, [h, w], h, &identity, &params, device);
     Ok(PendingPairs {
         pixels,
         views,

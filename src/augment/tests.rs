@@ -248,14 +248,44 @@ fn two_views_shape_and_determinism() {
     let config = AugmentConfig::new();
     let pixels: Vec<u8> = (0..2 * 3 * 8 * 8).map(|i| (i % 251) as u8).collect();
     let run = |seed| {
-        let mut rng = Rng::new(seed);
+        let params = config.sample_pairs(seed, 3, 0..2, [8, 8]);
         let device = Default::default();
-        config.two_views::<Cpu>(&pixels, 2, [8, 8], 6, &NO_NORM, &mut rng, &device)
+        config.two_views::<Cpu>(&pixels, [8, 8], 6, &NO_NORM, &params, &device)
     };
     let a = run(1);
     assert_eq!(a.dims(), [4, 3, 6, 6]);
     assert_eq!(values(a.clone()), values(run(1)));
     assert_ne!(values(a), values(run(2)));
+}
+
+#[test]
+fn an_images_views_depend_on_seed_step_and_position_alone() {
+    let config = AugmentConfig::new();
+    let whole = config.sample_pairs(7, 11, 0..6, [32, 32]);
+    // Two peers' halves of the batch, each in [first views; second views] order.
+    let (low, high) = (
+        config.sample_pairs(7, 11, 0..3, [32, 32]),
+        config.sample_pairs(7, 11, 3..6, [32, 32]),
+    );
+    for image in 0..6 {
+        let (half, i) = if image < 3 {
+            (&low, image)
+        } else {
+            (&high, image - 3)
+        };
+        assert_eq!(whole[image], half[i], "first view of image {image}");
+        assert_eq!(
+            whole[6 + image],
+            half[3 + i],
+            "second view of image {image}"
+        );
+    }
+    assert_ne!(
+        whole[0], whole[6],
+        "an image's two views are drawn independently"
+    );
+    assert_ne!(whole[0], config.sample_pairs(7, 12, 0..1, [32, 32])[0]);
+    assert_ne!(whole[0], config.sample_pairs(8, 11, 0..1, [32, 32])[0]);
 }
 
 #[test]

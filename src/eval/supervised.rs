@@ -222,7 +222,7 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
     }
 
     /// One batch of the label subset in the epoch's seeded order.
-    fn step(&mut self, data: &Dataset) -> TaskStep<B> {
+    fn step(&mut self, data: &Dataset) -> Result<TaskStep<B>> {
         let plan = &self.subset;
         let position = self.state.step % plan.steps_per_epoch;
         if position == 0 || self.order.is_empty() {
@@ -245,10 +245,10 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
         if self.state.step.is_multiple_of(self.subset.steps_per_epoch) {
             self.state.epoch += 1;
         }
-        TaskStep {
+        Ok(TaskStep {
             loss: loss.inner(),
             lr,
-        }
+        })
     }
 
     fn checkpoint(&self) -> Result<CheckpointBytes> {

@@ -10,6 +10,7 @@ use crate::eval::head::stratified_subset;
 use crate::eval::probing::{extract, labelled, probe, ProbeResult};
 use crate::eval::supervised::{train_supervised, SupervisedResult, RESULT_FILE};
 use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
+use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
 use crate::train::driver::{pretrain, PretrainOptions, Progress, Silent};
 use crate::train::resume_check::check_resume;
@@ -89,7 +90,7 @@ const EXPERIMENT_CHANGEABLE: &[&str] = &[
 const PHASES_FILE: &str = "phases.json";
 
 /// Runs (or resumes) the study in folder `root` and writes `report.html` and `report.md`.
-pub fn run_experiment<B: AutodiffBackend>(
+pub fn run_experiment<B: CollectiveBackend>(
     config: &ExperimentConfig,
     root: &Path,
     progress: &mut dyn ExperimentProgress,
@@ -153,7 +154,7 @@ pub fn run_experiment<B: AutodiffBackend>(
     Ok(results)
 }
 
-fn pretrain_phase<B: AutodiffBackend>(
+fn pretrain_phase<B: CollectiveBackend>(
     config: &PretrainConfig,
     data: &Dataset,
     run: &RunDir,
@@ -182,7 +183,7 @@ fn pretrain_phase<B: AutodiffBackend>(
 }
 
 /// What the later phases share.
-struct Phases<'a, B: AutodiffBackend> {
+struct Phases<'a, B: CollectiveBackend> {
     config: &'a ExperimentConfig,
     data: &'a Dataset,
     /// The SimCLR encoder and the random one (named `simclr` and `random`).
@@ -191,7 +192,7 @@ struct Phases<'a, B: AutodiffBackend> {
     device: &'a B::Device,
 }
 
-impl<B: AutodiffBackend> Phases<'_, B> {
+impl<B: CollectiveBackend> Phases<'_, B> {
     fn probes(&self, progress: &mut dyn ExperimentProgress) -> Result<Vec<ProbeResult>> {
         let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
         let sources = &self.sources;

@@ -98,7 +98,7 @@ pub fn bench<B: AutodiffBackend>(
     let mut times = vec![];
     for i in 0..warmup + steps {
         let start = Instant::now();
-        let loss = trainer.step_on(&data.train).loss;
+        let loss = trainer.step_on(&data.train)?.loss;
         crate::io::readback::floats(loss)?;
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64());

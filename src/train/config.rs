@@ -44,6 +44,12 @@ pub struct PretrainConfig {
     pub checkpoint_every: usize,
     /// Compute backend.
     pub backend: BackendKind,
+    /// Data-parallel peers, one per device, that split every batch (`batch_size` is the
+    /// global batch). A run resumes with any count that divides it.
+    pub devices: usize,
+    /// BatchNorm normalises with the global batch's statistics (synchronised over the
+    /// peers, as one device with the whole batch would); else with each peer's own.
+    pub sync_batch_norm: bool,
     /// Side length of the augmented views (the training images' when absent; filled in
     /// when the run starts).
     pub image_size: Option<usize>,
@@ -74,6 +80,8 @@ impl Default for PretrainConfig {
             knn_every: 1,
             checkpoint_every: 10,
             backend: BackendKind::Cpu,
+            devices: 1,
+            sync_batch_norm: false,
             image_size: None,
             normalization: None,
             max_steps: None,
@@ -165,6 +173,8 @@ pub const MAX_EPOCHS: usize = 1_000_000;
 pub const MIN_IMAGE_SIZE: usize = 8;
 /// Largest view side.
 pub const MAX_IMAGE_SIZE: usize = 1024;
+/// Most data-parallel peers on one machine.
+pub const MAX_DEVICES: usize = 256;
 
 impl PretrainConfig {
     /// The configuration of a preset.
@@ -262,6 +272,19 @@ impl PretrainConfig {
             self.batch_size <= MAX_BATCH,
             "batch_size",
             &format!("must be at most {MAX_BATCH}"),
+        )?;
+        check(
+            (1..=MAX_DEVICES).contains(&self.devices),
+            "devices",
+            &format!("must be between 1 and {MAX_DEVICES}"),
+        )?;
+        check(
+            self.batch_size.is_multiple_of(self.devices),
+            "devices",
+            &format!(
+                "the batch of {} images must split into {} equal shares, one per device",
+                self.batch_size, self.devices
+            ),
         )?;
         check(
             (1..=MAX_EPOCHS).contains(&self.epochs),

@@ -4,7 +4,9 @@
 
 use crate::data::Dataset;
 use crate::model::SimclrModel;
+use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
+use crate::train::parallel::{peer_devices, train_on_peers, PeerPlan};
 use crate::train::resume_check::{check_resume, PRETRAIN_CHANGEABLE};
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::train::session::{Session, SessionOptions, TrainingTask, LOSS_READ_EVERY};
@@ -49,7 +51,7 @@ pub struct PretrainOutcome<B: AutodiffBackend> {
 }
 
 /// Pretrains SimCLR on `dataset.train`, monitoring with kNN on `dataset.test`.
-pub fn pretrain<B: AutodiffBackend>(
+pub fn pretrain<B: CollectiveBackend>(
     config: &PretrainConfig,
     dataset: &Dataset,
     options: &PretrainOptions,
@@ -77,7 +79,7 @@ pub fn pretrain<B: AutodiffBackend>(
         start(&mut session, options)?;
         run.save_config(&resolved)?;
     }
-    drive(&mut session, options.run_dir, progress, |trainer, data| {
+    let knn = |trainer: &Trainer<B>, data: &Dataset| {
         let encoder = trainer.model.encoder.valid();
         knn::evaluate(
             &encoder,
@@ -87,7 +89,18 @@ pub fn pretrain<B: AutodiffBackend>(
             &config.knn,
             device,
         )
-    })?;
+    };
+    if config.devices > 1 {
+        let plan = PeerPlan {
+            peers: config.devices,
+            sync_batch_norm: config.sync_batch_norm,
+            run_dir: options.run_dir,
+        };
+        let devices = peer_devices::<B>(device, config.devices);
+        train_on_peers(&mut session, &plan, &devices, progress, knn)?;
+    } else {
+        drive(&mut session, options.run_dir, progress, knn)?;
+    }
     let (trainer, metrics, steps) = session.finish();
     Ok(PretrainOutcome {
         model: trainer.model,
@@ -136,7 +149,7 @@ where
 {
     progress.start(session.plan().total_steps, session.position().step);
     while !session.is_finished() {
-        let out = session.step();
+        let out = session.step()?;
         if let Some(losses) = out.losses {
             let report = session.record_losses(readback::floats(losses)?)?;
             progress.step(report.step, report.latest, report.lr, report.views_per_s);

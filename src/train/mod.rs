@@ -12,6 +12,8 @@ pub mod config;
 pub mod driver;
 pub mod loss_buffer;
 pub mod optim;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod parallel;
 pub mod resume_check;
 pub mod run_dir;
 pub mod session;

@@ -3,8 +3,9 @@
 //! A resumed run must end as the unbroken run would have: any setting that shapes the
 //! model, the data, the batches, the augmentations or the learning-rate schedule defines
 //! the run and must stay as its saved configuration has it. Settings that only say where
-//! and how often things happen (the backend, the kNN monitor, kept checkpoint copies) may
-//! change.
+//! and how often things happen (the backend, the kNN monitor, kept checkpoint copies, the
+//! number of devices that split the global batch and whether their BatchNorm statistics
+//! are synchronised) may change.
 
 use crate::{Error, Result};
 use serde::Serialize;
@@ -13,7 +14,14 @@ use std::path::Path;
 
 /// The pretraining settings (as `config.json` names them, a dotted prefix for a group)
 /// that may change when a run is resumed.
-pub const PRETRAIN_CHANGEABLE: &[&str] = &["backend", "knn", "knn_every", "checkpoint_every"];
+pub const PRETRAIN_CHANGEABLE: &[&str] = &[
+    "backend",
+    "knn",
+    "knn_every",
+    "checkpoint_every",
+    "devices",
+    "sync_batch_norm",
+];
 
 /// The settings not in `changeable` that differ between `saved` and `new`, one
 /// "name: saved → new" line each, in the saved file's order.

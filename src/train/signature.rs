@@ -1,6 +1,7 @@
 //! A model's shape signature: every parameter's path and shape, in visiting order. A
 //! checkpoint carries the signature of the model it saved, so that loading it into a
-//! model of another shape is an error before any record is read.
+//! model of another shape is an error before any record is read. And a fingerprint of its
+//! weights, which data-parallel peers compare.
 
 use crate::{Error, Result};
 use burn::module::{Module, ModuleVisitor, Param};
@@ -39,6 +40,23 @@ pub fn check_signature(saved: &[String], expected: &[String], path: &Path) -> Re
         path,
         format!("holds a model of another shape ({first}); it belongs to another run"),
     ))
+}
+
+/// A CRC-32 of every float parameter's values in visiting order (not the BatchNorm
+/// running statistics, which are state, not parameters): equal weights, equal hashes.
+pub fn weight_hash<B: Backend, M: Module<B>>(model: &M) -> u32 {
+    let mut visitor = Hasher(crc32fast::Hasher::new());
+    model.visit(&mut visitor);
+    visitor.0.finalize()
+}
+
+struct Hasher(crc32fast::Hasher);
+
+impl<B: Backend> ModuleVisitor<B> for Hasher {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let data = param.val().into_data();
+        self.0.update(&data.bytes);
+    }
 }
 
 struct Shapes {
@@ -112,5 +130,24 @@ mod tests {
         assert!(check_signature(&four, &four, Path::new("last.ckpt")).is_ok());
         let err = check_signature(&four[1..], &four, Path::new("x")).unwrap_err();
         assert!(err.to_string().contains("another shape"), "{err}");
+    }
+
+    #[test]
+    fn weight_hashes_tell_one_changed_value_apart() {
+        let device = Default::default();
+        let model = SimclrModelConfig::new(ResNetConfig::new().with_width(2))
+            .with_projection_dim(4)
+            .init::<Cpu>(&device);
+        let copy = model.clone().load_record(model.clone().into_record());
+        assert_eq!(weight_hash::<Cpu, _>(&model), weight_hash::<Cpu, _>(&copy));
+        let mut changed = copy;
+        changed.projection.fc2.weight = changed.projection.fc2.weight.map(|w| {
+            w.clone()
+                .slice_assign([0..1, 0..1], w.slice([0..1, 0..1]) + 1e-6)
+        });
+        assert_ne!(
+            weight_hash::<Cpu, _>(&model),
+            weight_hash::<Cpu, _>(&changed)
+        );
     }
 }

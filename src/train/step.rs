@@ -7,38 +7,68 @@ use crate::augment::AugmentConfig;
 use crate::data::{Dataset, Normalization, Split};
 use crate::loss::nt_xent;
 use crate::model::SimclrModel;
-use crate::rng::Rng;
 use crate::train::checkpoint::{pack, unpack, CheckpointBytes};
 use crate::train::config::PretrainConfig;
 use crate::train::optim::{ModuleOptimizer, Schedule};
 use crate::train::session::{epoch_order, Plan, Position, TaskStep, TrainingTask};
 use crate::{Error, Result};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-const AUGMENT_STREAM: u64 = 2;
-
-/// Where a run stands; saved in every checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Where a run stands; saved in every checkpoint. Every random draw of a step is keyed by
+/// the seed and the step, so nothing else needs saving.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
     /// Epochs completed.
     pub epoch: usize,
     /// Steps completed.
     pub step: usize,
-    /// The augmentation parameter stream.
-    pub augment_rng: Rng,
 }
 
-impl TrainState {
-    /// The state before the first step of a run seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self {
-            epoch: 0,
-            step: 0,
-            augment_rng: Rng::stream(seed, AUGMENT_STREAM),
-        }
-    }
+/// A trainer's share of every step among data-parallel peers: the images at positions
+/// `index * b..(index + 1) * b` of each global batch, `b = batch / count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerShare {
+    /// This peer (0 = the one that writes the run folder).
+    pub index: usize,
+    /// Peers in all.
+    pub count: usize,
+    /// BatchNorm normalises with the global batch's statistics (else each peer's own).
+    pub sync_batch_norm: bool,
+}
+
+impl PeerShare {
+    /// The whole batch on one device.
+    pub const ALONE: PeerShare = PeerShare {
+        index: 0,
+        count: 1,
+        sync_batch_norm: false,
+    };
+}
+
+/// The collective half of a data-parallel step, between peers that run the same steps
+/// in the same order ([`crate::train::collective::Peer`] natively). Kept behind a trait so
+/// that the trainer builds where no collective exists (the browser).
+pub trait PeerOps<B: AutodiffBackend>: Send + Sync {
+    /// This peer's share of every step.
+    fn share(&self) -> PeerShare;
+    /// NT-Xent over the global batch, from this peer's views, and the gradient of the
+    /// global loss, identical on every peer.
+    ///
+    /// # Shapes
+    /// - `views`: `[2b, 3, H, W]` (this peer's `b` images, first views then second)
+    fn loss_and_gradients(
+        &self,
+        model: &SimclrModel<B>,
+        views: Tensor<B, 4>,
+        temperature: f64,
+    ) -> Result<(Tensor<B, 1>, GradientsParams)>;
+    /// Fails unless every peer holds the same weights (checked where checkpoints are
+    /// written, at the end of `epoch`).
+    fn check_same_weights(&self, model: &SimclrModel<B>, epoch: usize) -> Result<()>;
 }
 
 /// Model, optimiser and state of a pretraining run.
@@ -58,6 +88,7 @@ pub struct Trainer<B: AutodiffBackend> {
     plan: Plan,
     order: Vec<usize>,
     image_size: usize,
+    peers: Option<std::sync::Arc<dyn PeerOps<B>>>,
     device: B::Device,
 }
 
@@ -94,7 +125,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(Self {
             model,
             optim: config.optimizer.init(),
-            state: TrainState::new(config.seed),
+            state: TrainState::default(),
             augment: config.augment()?,
             normalization,
             temperature: config.temperature,
@@ -113,8 +144,45 @@ impl<B: AutodiffBackend> Trainer<B> {
             },
             order: vec![],
             image_size,
+            peers: None,
             device: device.clone(),
         })
+    }
+
+    /// A copy of this trainer (same parameters and parameter ids, same optimiser state)
+    /// that takes its share of every step on `device`, with `peers`.
+    pub fn replicate(
+        &self,
+        peers: std::sync::Arc<dyn PeerOps<B>>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let share = peers.share();
+        if share.count == 0 || share.index >= share.count || self.batch_size % share.count != 0 {
+            return Err(Error::invalid(
+                "devices",
+                format!(
+                    "the batch of {} images does not split into {} equal shares",
+                    self.batch_size, share.count
+                ),
+            ));
+        }
+        Ok(Self {
+            model: self.model.clone().fork(device),
+            optim: self.optim.clone(),
+            state: self.state.clone(),
+            augment: self.augment.clone(),
+            order: vec![],
+            peers: Some(peers),
+            device: device.clone(),
+            ..*self
+        })
+    }
+
+    /// This trainer's share of each step.
+    pub fn share(&self) -> PeerShare {
+        self.peers
+            .as_ref()
+            .map_or(PeerShare::ALONE, |peers| peers.share())
     }
 
     /// The seed of every random stream of the run.
@@ -127,39 +195,72 @@ impl<B: AutodiffBackend> Trainer<B> {
         &self.augment
     }
 
-    /// One optimisation step on the next batch of `train`.
-    pub fn step_on(&mut self, train: &Split) -> TaskStep<B> {
+    /// One optimisation step on this trainer's share of the next batch of `train`.
+    pub fn step_on(&mut self, train: &Split) -> Result<TaskStep<B>> {
         let steps_per_epoch = self.plan.steps_per_epoch;
         let position = self.state.step % steps_per_epoch;
         if position == 0 || self.order.len() != train.len() {
             self.order = epoch_order(self.seed, self.state.epoch, train.len());
         }
-        let n = self.batch_size;
-        let pixels = train.batch_u8(&self.order[position * n..(position + 1) * n]);
-        let views = self.augment.two_views::<B>(
+        let views = self.views(train, position);
+        let (loss, grads) = self.loss_and_gradients(views)?;
+        let lr = self.schedule.lr(self.state.step);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.state.step += 1;
+        if self.state.step.is_multiple_of(steps_per_epoch) {
+            self.state.epoch += 1;
+            self.check_peers_agree()?;
+        }
+        Ok(TaskStep {
+            loss: loss.inner(),
+            lr,
+        })
+    }
+
+    /// The two views of this trainer's share of batch `position` of the epoch.
+    fn views(&self, train: &Split, position: usize) -> Tensor<B, 4> {
+        let share = self.share();
+        let local = self.batch_size / share.count;
+        let first = position * self.batch_size + share.index * local;
+        let shown = share.index * local..(share.index + 1) * local;
+        let pixels = train.batch_u8(&self.order[first..first + local]);
+        let size = [train.height(), train.width()];
+        let params = self
+            .augment
+            .sample_pairs(self.seed, self.state.step, shown, size);
+        self.augment.two_views::<B>(
             &pixels,
-            n,
-            [train.height(), train.width()],
+            size,
             self.image_size,
             &self.normalization,
-            &mut self.state.augment_rng,
+            &params,
             &self.device,
-        );
+        )
+    }
+
+    /// NT-Xent over the global batch and the gradient of its parameters, identical on
+    /// every peer.
+    fn loss_and_gradients(&self, views: Tensor<B, 4>) -> Result<(Tensor<B, 1>, GradientsParams)> {
+        if let Some(peers) = &self.peers {
+            return peers.loss_and_gradients(&self.model, views, self.temperature);
+        }
+        let n = views.dims()[0] / 2;
         let z = self.model.forward(views);
         let loss = nt_xent(
             z.clone().narrow(0, 0, n),
             z.narrow(0, n, n),
             self.temperature,
         );
-        let lr = self.schedule.lr(self.state.step);
-        self.model = self.optim.minimize(lr, self.model.clone(), &loss);
-        self.state.step += 1;
-        if self.state.step.is_multiple_of(steps_per_epoch) {
-            self.state.epoch += 1;
-        }
-        TaskStep {
-            loss: loss.inner(),
-            lr,
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        Ok((loss, grads))
+    }
+
+    /// At the end of each epoch (where checkpoints are written), every peer must hold the
+    /// same weights.
+    fn check_peers_agree(&self) -> Result<()> {
+        match &self.peers {
+            Some(peers) => peers.check_same_weights(&self.model, self.state.epoch),
+            None => Ok(()),
         }
     }
 }
@@ -176,7 +277,7 @@ impl<B: AutodiffBackend> TrainingTask<B> for Trainer<B> {
         }
     }
 
-    fn step(&mut self, data: &Dataset) -> TaskStep<B> {
+    fn step(&mut self, data: &Dataset) -> Result<TaskStep<B>> {
         self.step_on(&data.train)
     }
 

@@ -2,9 +2,9 @@
 
 use crate::args::parse;
 use anyhow::Result;
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
+use simclr::train::collective::CollectiveBackend;
 use simclr::train::config::{Preset, PretrainConfig};
 
 /// Options of `bench`.
@@ -41,7 +41,7 @@ struct BenchTask {
 
 impl BackendTask for BenchTask {
     type Output = simclr::train::bench::BenchReport;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         simclr::train::bench::bench::<B>(&self.config, self.steps, self.warmup, &device)
     }
 }

@@ -2,11 +2,11 @@
 
 use crate::args::{parse, pick_split, DataArgs, EvalEncoderArgs, RandomInitArgs};
 use anyhow::Result;
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::data::DatasetSpec;
 use simclr::eval::encoder_source::EncoderSource;
+use simclr::train::collective::CollectiveBackend;
 use std::path::{Path, PathBuf};
 
 /// Options of `embed`.
@@ -52,7 +52,7 @@ fn labels_path(out: &Path) -> PathBuf {
 impl BackendTask for EmbedTask {
     type Output = (usize, usize);
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<(usize, usize)> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<(usize, usize)> {
         let a = &self.args;
         let data = self.spec.load()?;
         let split = pick_split(&data, &a.split)?;

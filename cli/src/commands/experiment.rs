@@ -3,10 +3,10 @@
 use crate::layering::experiment_config;
 use crate::progress::Bar;
 use anyhow::{Context, Result};
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
 use simclr::experiment::{run_experiment, ExperimentConfig, ExperimentProgress};
+use simclr::train::collective::CollectiveBackend;
 use simclr::train::driver::Progress;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -69,7 +69,7 @@ struct ExperimentTask {
 impl BackendTask for ExperimentTask {
     type Output = simclr::experiment::ExperimentResults;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let mut progress = ExperimentBar {
             start: Instant::now(),
         };

@@ -4,9 +4,9 @@ use crate::args::DataArgs;
 use crate::layering::{by_preset, pretrain_config, DEFAULT_PRESET};
 use crate::progress::Bar;
 use anyhow::{bail, Result};
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
+use simclr::train::collective::CollectiveBackend;
 use simclr::train::config::{Preset, PretrainConfig};
 use simclr::train::driver::{pretrain, PretrainOptions};
 use simclr::train::run_dir::RunDir;
@@ -80,6 +80,14 @@ pub struct PretrainArgs {
     /// Compute backend: cpu, wgpu or cuda [default: cpu]
     #[arg(long)]
     pub backend: Option<String>,
+    /// Data-parallel peers, one per device (cuda:0…N-1, wgpu adapters; CPU peers share the
+    /// CPU), each taking batch/N images of every batch [default: 1]
+    #[arg(long, value_name = "N")]
+    pub devices: Option<usize>,
+    /// BatchNorm with the statistics of the whole batch over every device (bare flag = true)
+    /// [default: false: each device's own]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub sync_bn: Option<bool>,
 }
 
 struct PretrainTask {
@@ -91,16 +99,17 @@ struct PretrainTask {
 impl BackendTask for PretrainTask {
     type Output = ();
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<()> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<()> {
         let data = self.config.dataset.load()?;
         eprintln!(
-            "{}: {} training / {} test images of {}x{}; backend {}; run folder {}",
+            "{}: {} training / {} test images of {}x{}; backend {}{}; run folder {}",
             data.name,
             data.train.len(),
             data.test.len(),
             data.train.height(),
             data.train.width(),
             self.config.backend,
+            peers_summary::<B>(&self.config, &device),
             self.run.root().display()
         );
         let options = PretrainOptions {
@@ -113,6 +122,26 @@ impl BackendTask for PretrainTask {
         bar.finish();
         Ok(())
     }
+}
+
+/// ", 2 peers × 16 images on 1 device, BatchNorm per peer" where peers train together.
+pub fn peers_summary<B: CollectiveBackend>(config: &PretrainConfig, device: &B::Device) -> String {
+    if config.devices <= 1 {
+        return String::new();
+    }
+    let mut devices = simclr::train::parallel::peer_devices::<B>(device, config.devices);
+    devices.dedup();
+    let batch_norm = match config.sync_batch_norm {
+        true => "synchronised",
+        false => "per peer",
+    };
+    format!(
+        ", {} peers × {} images on {} device{}, BatchNorm {batch_norm}",
+        config.devices,
+        config.batch_size / config.devices,
+        devices.len(),
+        if devices.len() == 1 { "" } else { "s" }
+    )
 }
 
 /// `--preset`'s help: every preset of the table with what it is for.

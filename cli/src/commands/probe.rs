@@ -2,13 +2,13 @@
 
 use crate::args::{parse, DataArgs, EvalEncoderArgs, RandomInitArgs};
 use anyhow::{bail, Result};
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::data::DatasetSpec;
 use simclr::eval::encoder_source::EncoderSource;
 use simclr::eval::head::{HeadKind, ProbeConfig};
 use simclr::eval::probing::{check_fraction, extract, probe, ProbeResult};
+use simclr::train::collective::CollectiveBackend;
 use std::path::PathBuf;
 
 /// Options of `probe`.
@@ -50,7 +50,7 @@ struct ProbeTask {
 impl BackendTask for ProbeTask {
     type Output = Vec<ProbeResult>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let data = self.spec.load()?;
         let side = data.train.height();
         let (encoder, norm) = self.source.frozen::<B>(side, data.normalization, &device)?;

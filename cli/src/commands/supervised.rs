@@ -4,10 +4,10 @@ use crate::args::DataArgs;
 use crate::layering::supervised_config;
 use crate::progress::Bar;
 use anyhow::Result;
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
 use simclr::eval::supervised::{train_supervised, SupervisedConfig, SupervisedResult};
+use simclr::train::collective::CollectiveBackend;
 use simclr::train::driver::PretrainOptions;
 use simclr::train::run_dir::RunDir;
 use std::path::PathBuf;
@@ -74,7 +74,7 @@ struct SupervisedTask {
 impl BackendTask for SupervisedTask {
     type Output = Option<SupervisedResult>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let data = self.config.dataset.load()?;
         eprintln!(
             "supervised baseline on {}% of the labels of {} ({} training images); run folder {}",

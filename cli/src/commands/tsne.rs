@@ -2,13 +2,13 @@
 
 use crate::args::{parse, pick_split, DataArgs, EvalEncoderArgs, RandomInitArgs};
 use anyhow::Result;
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::data::DatasetSpec;
 use simclr::eval::encoder_source::EncoderSource;
 use simclr::eval::tsne::{check_points, TsneConfig};
 use simclr::experiment::phases::{tsne_of, write_tsne_files};
+use simclr::train::collective::CollectiveBackend;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -64,7 +64,7 @@ struct TsneTask {
 impl BackendTask for TsneTask {
     type Output = (usize, f64);
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
+    fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let a = &self.args;
         let data = self.spec.load()?;
         let split = pick_split(&data, &a.split)?;

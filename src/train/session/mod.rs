@@ -69,8 +69,9 @@ pub trait TrainingTask<B: AutodiffBackend> {
     fn plan(&self) -> Plan;
     /// Epochs and steps completed.
     fn position(&self) -> Position;
-    /// One optimisation step on the next batch of `data`; advances the position.
-    fn step(&mut self, data: &Dataset) -> TaskStep<B>;
+    /// One optimisation step on the next batch of `data`; advances the position. Fails
+    /// only where peers train together and one of them failed.
+    fn step(&mut self, data: &Dataset) -> Result<TaskStep<B>>;
     /// Everything needed to continue later.
     fn checkpoint(&self) -> Result<CheckpointBytes>;
     /// Continues from a checkpoint; `path` names it in errors.
@@ -234,17 +235,17 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
     }
 
     /// Device work: one optimisation step, and the losses to read back when it is time.
-    pub fn step(&mut self) -> StepOutcome<B::InnerBackend> {
+    pub fn step(&mut self) -> Result<StepOutcome<B::InnerBackend>> {
         self.clock.run();
         let before = self.task.position().epoch;
-        let out = self.task.step(self.data);
+        let out = self.task.step(self.data)?;
         self.lr = out.lr;
         let position = self.task.position();
         let epoch_end = position.epoch != before || position.step >= self.plan.total_steps;
-        StepOutcome {
+        Ok(StepOutcome {
             losses: self.losses.push(out.loss, epoch_end),
             epoch_end,
-        }
+        })
     }
 
     /// Host work: records losses read back from [`StepOutcome::losses`]; a loss that is not
@@ -348,6 +349,11 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
         self.losses.flush()
     }
 
+    /// When the session reads back, evaluates, keeps checkpoints and stops.
+    pub fn options(&self) -> &SessionOptions {
+        &self.options
+    }
+
     /// The run's length.
     pub fn plan(&self) -> Plan {
         self.plan
@@ -366,6 +372,11 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
     /// The trained task.
     pub fn task(&self) -> &T {
         &self.task
+    }
+
+    /// The trained task, to change how it trains (data-parallel peers join here).
+    pub fn task_mut(&mut self) -> &mut T {
+        &mut self.task
     }
 
     /// One row per completed epoch, earlier invocations' included.

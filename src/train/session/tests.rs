@@ -39,7 +39,7 @@ fn session<'a>(
 fn run(session: &mut Session<AutodiffCpu, Trainer<AutodiffCpu>>) -> Vec<String> {
     let mut log = vec![];
     while !session.is_finished() {
-        let out = session.step();
+        let out = session.step().unwrap();
         let step = session.position().step;
         if let Some(losses) = out.losses {
             let values = crate::io::readback::floats(losses).unwrap();
@@ -95,7 +95,7 @@ fn time_after_an_epochs_last_read_back_is_not_training_time() {
     let mut session = session(&config, &data, SessionOptions::default());
     let mut last = None;
     while !session.is_finished() {
-        if let Some(losses) = session.step().losses {
+        if let Some(losses) = session.step().unwrap().losses {
             let values = crate::io::readback::floats(losses).unwrap();
             last = Some(session.record_losses(values).unwrap());
         }
@@ -136,8 +136,8 @@ fn stop_returns_the_unread_losses_and_finishes() {
     let config = config(2, None);
     let data = config.dataset.load().unwrap();
     let mut session = session(&config, &data, SessionOptions::default());
-    assert!(session.step().losses.is_none());
-    assert!(session.step().losses.is_none());
+    assert!(session.step().unwrap().losses.is_none());
+    assert!(session.step().unwrap().losses.is_none());
     let unread = session.stop().expect("two losses wait");
     assert_eq!(crate::io::readback::floats(unread).unwrap().len(), 2);
     assert!(session.is_finished());
@@ -156,7 +156,7 @@ fn stop_after_epoch_and_kept_checkpoints() {
     let mut session = session(&config, &data, options);
     let mut kept = vec![];
     while !session.is_finished() {
-        let out = session.step();
+        let out = session.step().unwrap();
         if let Some(losses) = out.losses {
             let values = crate::io::readback::floats(losses).unwrap();
             session.record_losses(values).unwrap();
@@ -177,7 +177,7 @@ fn a_loss_that_is_not_finite_is_divergence_at_its_own_step() {
     let mut session = session(&config, &data, SessionOptions::default());
     let per_epoch = session.plan().steps_per_epoch;
     for _ in 0..per_epoch + 3 {
-        session.step();
+        session.step().unwrap();
     }
     // Read back three steps late: the second of the four losses is the first bad one.
     let err = session

@@ -59,7 +59,7 @@ pub async fn train<B: AutodiffBackend>(run: Run<'_, B>) -> Result<Trained<B>, Wo
     let mut session = Session::new(trainer, data, options);
     let mut stopped = false;
     while !session.is_finished() {
-        let out = session.step();
+        let out = session.step()?;
         if let Some(losses) = out.losses {
             record(&mut session, losses, run.scope).await?;
         }

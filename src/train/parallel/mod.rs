@@ -1,0 +1,163 @@
+//! Data-parallel pretraining on one machine: one thread per peer (one per device), joined
+//! by burn-collective. Peer 0 drives the session that writes the run folder and runs the
+//! kNN monitor; the other peers take the same steps on their shares of each batch and
+//! write nothing.
+//!
+//! A peer that fails (an error or a panic) resets the collective, which fails every
+//! operation the others wait on or start, so that all stop within one step and the error
+//! that caused it is the one reported.
+
+use crate::data::Dataset;
+use crate::train::collective::{peer_error, CollectiveBackend, Peer};
+use crate::train::driver::{drive, Progress, Silent};
+use crate::train::run_dir::RunDir;
+use crate::train::session::{Session, SessionOptions};
+use crate::train::step::{PeerShare, Trainer};
+use crate::{Error, Result};
+use burn::collective::{finish_collective, register, reset_collective, CollectiveConfig, PeerId};
+use burn::prelude::*;
+use burn::tensor::backend::{Device as _, DeviceId, DeviceOps};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// What `peers` data-parallel peers are asked to do.
+pub struct PeerPlan<'a> {
+    /// Peers in all.
+    pub peers: usize,
+    /// BatchNorm over the global batch.
+    pub sync_batch_norm: bool,
+    /// The run folder peer 0 writes.
+    pub run_dir: Option<&'a RunDir>,
+}
+
+/// The devices of `count` peers: `first` and the devices after it, or, where the backend
+/// has fewer, the same devices again in turn (N CPU peers share the one CPU device).
+pub fn peer_devices<B: Backend>(first: &B::Device, count: usize) -> Vec<B::Device> {
+    let id = first.id();
+    let available = B::device_count(id.type_id).max(1);
+    let start = usize::from(id.index_id).min(available - 1);
+    (0..count)
+        .map(|peer| {
+            let index = (start + peer) % available;
+            match index == start {
+                true => first.clone(),
+                false => B::Device::from_id(DeviceId::new(id.type_id, index as u16)),
+            }
+        })
+        .collect()
+}
+
+/// Trains `session` (already resumed where asked) with `plan.peers` peers, the session's
+/// trainer becoming peer 0 and copies of it the others; `knn` runs on peer 0 alone.
+pub fn train_on_peers<B, K>(
+    session: &mut Session<B, Trainer<B>>,
+    plan: &PeerPlan,
+    devices: &[B::Device],
+    progress: &mut dyn Progress,
+    knn: K,
+) -> Result<()>
+where
+    B: CollectiveBackend,
+    K: FnMut(&Trainer<B>, &Dataset) -> Result<Option<f64>>,
+{
+    let share = |index| PeerShare {
+        index,
+        count: plan.peers,
+        sync_batch_norm: plan.sync_batch_norm,
+    };
+    let mut replicas = (0..plan.peers)
+        .map(|p| {
+            let ops = Arc::new(Peer::new(share(p)));
+            session.task().replicate(ops, &devices[p % devices.len()])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let followers = replicas.split_off(1);
+    *session.task_mut() = replicas.remove(0);
+    let data = session.data();
+    let options = SessionOptions {
+        knn_every: 0,
+        checkpoint_every: 0,
+        ..session.options().clone()
+    };
+    // A failed run earlier in this process may have left the collective half-joined.
+    reset_collective::<B::InnerBackend>();
+    let outcomes = std::thread::scope(|scope| {
+        let handles: Vec<_> = followers
+            .into_iter()
+            .map(|trainer| {
+                let options = options.clone();
+                scope.spawn(move || {
+                    let share = trainer.share();
+                    let device = devices[share.index % devices.len()].clone();
+                    as_peer::<B>(share, device, || {
+                        let mut follower = Session::new(trainer, data, options);
+                        drive(&mut follower, None, &mut Silent, |_, _| Ok(None))
+                    })
+                })
+            })
+            .collect();
+        let lead = as_peer::<B>(share(0), devices[0].clone(), || {
+            drive(session, plan.run_dir, progress, knn)
+        });
+        let mut outcomes = vec![lead];
+        for (p, handle) in handles.into_iter().enumerate() {
+            let joined = handle.join().unwrap_or_else(|panic| {
+                Err(peer_error(share(p + 1), panic_message(panic.as_ref())))
+            });
+            outcomes.push(joined);
+        }
+        outcomes
+    });
+    first_cause(outcomes)
+}
+
+/// Runs `work` as peer `share.index`: registered with the collective before, finished
+/// after; a failure or panic resets the collective so that no other peer waits for this
+/// one.
+fn as_peer<B: CollectiveBackend>(
+    share: PeerShare,
+    device: B::Device,
+    work: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let id = PeerId(share.index as u32);
+    let config = CollectiveConfig::default().with_num_devices(share.count);
+    let outcome = register::<B::InnerBackend>(id, device, config)
+        .map_err(|e| Peer::new(share).error(e))
+        .and_then(|()| {
+            catch_unwind(AssertUnwindSafe(work))
+                .unwrap_or_else(|panic| Err(peer_error(share, panic_message(panic.as_ref()))))
+        })
+        .and_then(|()| {
+            finish_collective::<B::InnerBackend>(id).map_err(|e| Peer::new(share).error(e))
+        });
+    if outcome.is_err() {
+        reset_collective::<B::InnerBackend>();
+    }
+    outcome
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown cause".into());
+    format!("panicked: {text}")
+}
+
+/// The error that stopped the peers: the first that is not a peer stopping because
+/// another did.
+fn first_cause(outcomes: Vec<Result<()>>) -> Result<()> {
+    let mut errors: Vec<Error> = outcomes.into_iter().filter_map(|o| o.err()).collect();
+    let cause = errors
+        .iter()
+        .position(|e| !crate::train::collective::stopped_by_another(e))
+        .unwrap_or(0);
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(errors.swap_remove(cause)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
