@@ -1,12 +1,19 @@
 //! Throughput of full training steps (augmentation, forward, loss, backward, optimiser).
 
 use crate::data::synthetic::{self, SyntheticConfig};
+use crate::data::Dataset;
 use crate::model::resnet::Stem;
+use crate::train::collective::{
+    reset_collective_of, take_traffic, CollectiveBackend, Peer, Traffic,
+};
 use crate::train::config::PretrainConfig;
+use crate::train::parallel::{as_peer, peer_devices};
+use crate::train::step::PeerShare;
 use crate::train::step::Trainer;
 use crate::Result;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Timings of a benchmark.
@@ -14,6 +21,16 @@ use std::time::Instant;
 pub struct BenchReport {
     /// Backend name.
     pub backend: String,
+    /// Data-parallel peers the batch is split between.
+    pub devices: usize,
+    /// Bytes each peer puts into all-reduces per step (projections gathered and their
+    /// gradients, the parameters' gradients, BatchNorm statistics when synchronised).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collective_bytes_per_step: Option<u64>,
+    /// The share of peer 0's step time spent in collectives, waiting for the other peers
+    /// included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collective_share: Option<f64>,
     /// Images per batch.
     pub batch_size: usize,
     /// Encoder width.
@@ -82,8 +99,67 @@ pub fn step_gflop(config: &PretrainConfig, side: usize, views: usize) -> f64 {
     3.0 * flop * views as f64 / 1e9
 }
 
+/// Each of `count` steps' seconds (synchronised by reading its loss back) and collective
+/// traffic.
+fn time_steps<B: AutodiffBackend>(
+    trainer: &mut Trainer<B>,
+    data: &Dataset,
+    count: usize,
+) -> Result<Vec<(f64, Traffic)>> {
+    take_traffic();
+    (0..count)
+        .map(|_| {
+            let start = Instant::now();
+            let loss = trainer.step_on(&data.train)?.loss;
+            crate::io::readback::floats(loss)?;
+            Ok((start.elapsed().as_secs_f64(), take_traffic()))
+        })
+        .collect()
+}
+
+/// [`time_steps`] of peer 0 while the other peers take the same steps.
+fn time_peers<B: CollectiveBackend>(
+    trainer: &Trainer<B>,
+    data: &Dataset,
+    config: &PretrainConfig,
+    count: usize,
+    device: &B::Device,
+) -> Result<Vec<(f64, Traffic)>> {
+    let devices = peer_devices::<B>(device, config.devices);
+    let mut peers = (0..config.devices)
+        .map(|index| {
+            let share = PeerShare {
+                index,
+                count: config.devices,
+                sync_batch_norm: config.sync_batch_norm,
+            };
+            trainer.replicate(Arc::new(Peer::new(share)), &devices[index])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut lead = peers.remove(0);
+    reset_collective_of::<B>();
+    std::thread::scope(|scope| {
+        for mut peer in peers {
+            let device = devices[peer.share().index].clone();
+            scope.spawn(move || {
+                as_peer::<B>(peer.share(), device, || {
+                    time_steps(&mut peer, data, count).map(|_| ())
+                })
+            });
+        }
+        let mut timed = vec![];
+        as_peer::<B>(lead.share(), devices[0].clone(), || {
+            timed = time_steps(&mut lead, data, count)?;
+            Ok(())
+        })?;
+        Ok(timed)
+    })
+}
+
 /// Times `steps` training steps after `warmup` untimed ones, on synthetic 32×32 images.
-pub fn bench<B: AutodiffBackend>(
+/// With `config.devices` peers, one per device, each step's global batch is split between
+/// them; peer 0's steps are timed and its collectives counted.
+pub fn bench<B: CollectiveBackend>(
     config: &PretrainConfig,
     steps: usize,
     warmup: usize,
@@ -95,15 +171,16 @@ pub fn bench<B: AutodiffBackend>(
     });
     let mut trainer = Trainer::<B>::new(config, &data.train, data.normalization, device)?;
     let steps = steps.max(1);
-    let mut times = vec![];
-    for i in 0..warmup + steps {
-        let start = Instant::now();
-        let loss = trainer.step_on(&data.train)?.loss;
-        crate::io::readback::floats(loss)?;
-        if i >= warmup {
-            times.push(start.elapsed().as_secs_f64());
-        }
-    }
+    let mut timed = if config.devices > 1 {
+        time_peers(&trainer, &data, config, warmup + steps, device)?
+    } else {
+        time_steps(&mut trainer, &data, warmup + steps)?
+    };
+    let timed = timed.split_off(warmup.min(timed.len()));
+    let bytes = timed.iter().map(|(_, t)| t.bytes).sum::<u64>() / timed.len() as u64;
+    let collective_s = timed.iter().map(|(_, t)| t.seconds).sum::<f64>();
+    let total_s = timed.iter().map(|(s, _)| s).sum::<f64>();
+    let mut times: Vec<f64> = timed.iter().map(|(s, _)| *s).collect();
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let side = data.train.height();
@@ -112,8 +189,12 @@ pub fn bench<B: AutodiffBackend>(
         crate::backend::BackendKind::Cpu => gemm_gflops(),
         _ => None,
     };
+    let peers = config.devices > 1;
     Ok(BenchReport {
         backend: config.backend.name().into(),
+        devices: config.devices,
+        collective_bytes_per_step: peers.then_some(bytes),
+        collective_share: peers.then_some(collective_s / total_s),
         batch_size: config.batch_size,
         width: config.width,
         image_size: side,

@@ -157,7 +157,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         device: &B::Device,
     ) -> Result<Self> {
         let share = peers.share();
-        if share.count == 0 || share.index >= share.count || self.batch_size % share.count != 0 {
+        if share.count == 0
+            || share.index >= share.count
+            || !self.batch_size.is_multiple_of(share.count)
+        {
             return Err(Error::invalid(
                 "devices",
                 format!(

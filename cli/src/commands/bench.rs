@@ -28,6 +28,12 @@ pub struct BenchArgs {
     /// Optimizer: lars, sgd, adam or adamw
     #[arg(long, default_value = "lars")]
     pub optimizer: String,
+    /// Data-parallel peers, one per device, splitting the batch (CPU peers share the CPU)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub devices: usize,
+    /// BatchNorm with the whole batch's statistics over the devices (bare flag = true)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub sync_bn: Option<bool>,
     /// Only measure the CPU's f32 matrix-product throughput (GFLOP/s on all threads)
     #[arg(long)]
     pub gemm_only: bool,
@@ -59,6 +65,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     config.batch_size = args.batch_size;
     config.width = args.width;
     config.optimizer.kind = parse(&args.optimizer)?;
+    config.devices = args.devices;
+    config.sync_batch_norm = args.sync_bn.unwrap_or(false);
     config.validate()?;
     let kind = config.backend;
     let report = dispatch(

@@ -16,6 +16,7 @@ use burn::collective::{all_reduce, CollectiveError, PeerId, ReduceOperation};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::TensorMetadata;
 use burn::tensor::TensorPrimitive;
 use std::cell::RefCell;
 
@@ -23,9 +24,50 @@ mod peer;
 pub use peer::{describe, peer_error, stopped_by_another, Peer};
 
 thread_local! {
+    /// Bytes summed and seconds spent (waiting for the other peers included) in this
+    /// thread's collectives, for the benchmark.
+    static TRAFFIC: std::cell::Cell<Traffic> = const { std::cell::Cell::new(Traffic { bytes: 0, seconds: 0.0 }) };
     /// A failure where none can be returned (a backward pass, a BatchNorm's statistics):
     /// the tensor passes through unreduced and [`take_collective_error`] reports it after.
     static COLLECTIVE_ERROR: RefCell<Option<CollectiveError>> = const { RefCell::new(None) };
+}
+
+/// Forgets every peer of `B`'s collective: their waiting operations fail, and a new set
+/// of peers may register.
+pub fn reset_collective_of<B: AutodiffBackend>() {
+    burn::collective::reset_collective::<B::InnerBackend>();
+}
+
+/// What this thread's collectives moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Traffic {
+    /// Bytes of the tensors this peer put into all-reduces.
+    pub bytes: u64,
+    /// Seconds inside collective calls, waiting for the other peers included.
+    pub seconds: f64,
+}
+
+/// This thread's collective traffic since the last call; resets it.
+pub fn take_traffic() -> Traffic {
+    TRAFFIC.with(|t| t.replace(Traffic::default()))
+}
+
+/// Runs a collective that sums `bytes` and counts it and its time.
+fn counted<T>(bytes: usize, collective: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = collective();
+    let seconds = start.elapsed().as_secs_f64();
+    TRAFFIC.with(|t| {
+        let Traffic {
+            bytes: b,
+            seconds: s,
+        } = t.get();
+        t.set(Traffic {
+            bytes: b + bytes as u64,
+            seconds: s + seconds,
+        })
+    });
+    out
 }
 
 /// The first collective failure on this thread that could not be returned, if any.
@@ -58,7 +100,10 @@ impl<B: Backend> Backward<B, 1> for AllReduceSum {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let peer = ops.state;
         unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-            match all_reduce::<B>(peer, grad.clone(), ReduceOperation::Sum) {
+            let bytes = grad.shape().num_elements() * 4;
+            match counted(bytes, || {
+                all_reduce::<B>(peer, grad.clone(), ReduceOperation::Sum)
+            }) {
                 Ok(sum) => sum,
                 Err(error) => {
                     keep_error(error);
@@ -75,7 +120,10 @@ impl<B: Backend, C: CheckpointStrategy> CollectiveBackend for Autodiff<B, C> {
         tensor: FloatTensor<Self>,
     ) -> Result<FloatTensor<Self>, CollectiveError> {
         let node = tensor.node.clone();
-        let output = all_reduce::<B>(peer, tensor.primitive, ReduceOperation::Sum)?;
+        let bytes = tensor.primitive.shape().num_elements() * 4;
+        let output = counted(bytes, || {
+            all_reduce::<B>(peer, tensor.primitive, ReduceOperation::Sum)
+        })?;
         Ok(
             match AllReduceSum.prepare::<C>([node]).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish(peer, output),
@@ -177,11 +225,14 @@ pub fn global_nt_xent<B: CollectiveBackend>(
 
 /// The parameter gradients of every peer summed, identically on each (in parameter-id
 /// order, so the peers' models must be clones of one model).
-pub fn sum_gradients<B: AutodiffBackend>(
+pub fn sum_gradients<B: AutodiffBackend, M: burn::module::Module<B>>(
     peer: PeerId,
     grads: burn::optim::GradientsParams,
+    model: &M,
 ) -> Result<burn::optim::GradientsParams, CollectiveError> {
-    grads.all_reduce::<B::InnerBackend>(peer, ReduceOperation::Sum)
+    counted(model.num_params() * 4, || {
+        grads.all_reduce::<B::InnerBackend>(peer, ReduceOperation::Sum)
+    })
 }
 
 #[cfg(test)]

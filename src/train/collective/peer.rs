@@ -94,7 +94,7 @@ impl<B: CollectiveBackend> PeerOps<B> for Peer {
             return Err(self.error(error));
         }
         let grads = GradientsParams::from_grads(grads, model);
-        let grads = sum_gradients::<B>(id, grads).map_err(|e| self.error(e))?;
+        let grads = sum_gradients::<B, _>(id, grads, model).map_err(|e| self.error(e))?;
         Ok((loss, grads))
     }
 

@@ -74,7 +74,7 @@ fn two_peers_with_global_negatives_equal_one_peer_with_the_whole_batch() {
             let share = loss.clone().div_scalar(2.0).backward();
             assert!(take_collective_error().is_none());
             let grads = GradientsParams::from_grads(share, head);
-            let grads = sum_gradients::<AutodiffCpu>(peer, grads).unwrap();
+            let grads = sum_gradients::<AutodiffCpu, _>(peer, grads, head).unwrap();
             (loss.into_scalar(), grad_of(head, &grads))
         })
     };
@@ -135,7 +135,8 @@ fn sync_batch_norm_over_two_peers_equals_one_batch() {
         let y = with_sync_batch_norm::<AutodiffCpu, _>(peer, 2, || bn.forward(x));
         let grads = (y.clone() * weights).sum().backward();
         assert!(take_collective_error().is_none());
-        let grads = sum_gradients::<AutodiffCpu>(peer, GradientsParams::from_grads(grads, &bn));
+        let grads =
+            sum_gradients::<AutodiffCpu, _>(peer, GradientsParams::from_grads(grads, &bn), &bn);
         let gamma = gamma_grad(&bn, &grads.unwrap());
         let mean = read(bn.running_mean.value_sync().inner());
         (read(y.inner().flatten(0, 3)), gamma, mean)
@@ -212,7 +213,7 @@ fn a_data_parallel_step_of_the_whole_model_equals_the_big_batch_step() {
         let grads = loss.clone().div_scalar(2.0).backward();
         assert!(take_collective_error().is_none());
         let grads = GradientsParams::from_grads(grads, model);
-        let grads = sum_gradients::<AutodiffCpu>(peer, grads).unwrap();
+        let grads = sum_gradients::<AutodiffCpu, _>(peer, grads, model).unwrap();
         (loss.into_scalar(), probes(model, &grads))
     });
     for (peer, (loss, grads)) in results.iter().enumerate() {

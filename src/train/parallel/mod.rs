@@ -114,7 +114,7 @@ where
 /// Runs `work` as peer `share.index`: registered with the collective before, finished
 /// after; a failure or panic resets the collective so that no other peer waits for this
 /// one.
-fn as_peer<B: CollectiveBackend>(
+pub(crate) fn as_peer<B: CollectiveBackend>(
     share: PeerShare,
     device: B::Device,
     work: impl FnOnce() -> Result<()>,

@@ -170,3 +170,63 @@ fn two_peers_with_sync_batch_norm_train_as_one_device_with_the_whole_batch() {
         "per-peer statistics changed nothing"
     );
 }
+
+#[test]
+fn a_failing_peer_stops_the_others_instead_of_leaving_them_waiting() {
+    use crate::train::collective::all_gather;
+    use crate::train::step::PeerShare;
+    use burn::prelude::*;
+    let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let share = |index| PeerShare {
+        index,
+        count: 3,
+        sync_batch_norm: false,
+    };
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        super::reset_collective::<
+            <AutodiffCpu as burn::tensor::backend::AutodiffBackend>::InnerBackend,
+        >();
+        let outcomes = std::thread::scope(|scope| {
+            let peers: Vec<_> = (0..3)
+                .map(|index| {
+                    scope.spawn(move || {
+                        super::as_peer::<AutodiffCpu>(share(index), Default::default(), || {
+                            if index == 2 {
+                                return Err(crate::Error::invalid("test", "peer 2 fails"));
+                            }
+                            // The others gather until the collective fails them.
+                            for _ in 0..1000 {
+                                let row =
+                                    Tensor::<AutodiffCpu, 2>::ones([1, 4], &Default::default());
+                                all_gather(burn::collective::PeerId(index as u32), 3, row)
+                                    .map_err(|e| {
+                                        crate::train::collective::Peer::new(share(index)).error(e)
+                                    })?;
+                            }
+                            Ok(())
+                        })
+                    })
+                })
+                .collect();
+            peers
+                .into_iter()
+                .map(|p| p.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        done.send(outcomes).unwrap();
+    });
+    let outcomes = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the peers still wait for the one that failed");
+    let messages: Vec<String> = outcomes
+        .iter()
+        .map(|o| o.as_ref().unwrap_err().to_string())
+        .collect();
+    assert!(messages[2].contains("peer 2 fails"), "{messages:?}");
+    for waiting in &messages[..2] {
+        assert!(waiting.contains("another peer stopped"), "{messages:?}");
+    }
+    let cause = super::first_cause(outcomes).unwrap_err().to_string();
+    assert!(cause.contains("peer 2 fails"), "{cause}");
+}
