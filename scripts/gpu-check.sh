@@ -29,3 +29,22 @@ run="$(mktemp -d)/run"
 time "$bin" pretrain --backend cuda --data "$data" --preset paper --epochs "$epochs" \
     --warmup-epochs 1 --run-dir "$run"
 cat "$run/metrics.csv"
+
+# Several GPUs: data-parallel scaling at a fixed global batch per GPU (weak scaling: each
+# GPU keeps 512 images), views/s and efficiency against one GPU.
+gpus="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l || echo 0)"
+if [ "$gpus" -gt 1 ]; then
+    echo "== multi-device: 1 to $gpus GPUs, 512 images per GPU, width 64, --sync-bn"
+    one=""
+    for n in $(seq 1 "$gpus"); do
+        line="$("$bin" bench --backend cuda --batch-size $((512 * n)) --width 64 --steps 10 \
+            --warmup 3 --devices "$n" --sync-bn)"
+        echo "$line"
+        views="$(echo "$line" | sed -E 's/.*"views_per_s":([0-9.e+-]+).*/\1/')"
+        [ -z "$one" ] && one="$views"
+        awk -v n="$n" -v v="$views" -v one="$one" \
+            'BEGIN { printf "   %d GPU(s): %.0f views/s, scaling efficiency %.1f%%\n", n, v, 100 * v / (n * one) }'
+    done
+else
+    echo "== multi-device: skipped ($gpus GPU visible)"
+fi
