@@ -46,6 +46,8 @@ pub enum Command {
     Tsne(commands::tsne::TsneArgs),
     /// The whole study: pretrain, probes, baselines, t-SNE and an HTML report.
     Experiment(commands::experiment::ExperimentArgs),
+    /// Coordinate the machines of a `pretrain --nodes` run (runs until stopped).
+    Coordinator(commands::coordinator::CoordinatorArgs),
 }
 
 fn run() -> anyhow::Result<()> {
@@ -59,6 +61,7 @@ fn run() -> anyhow::Result<()> {
         Command::Supervised(args) => commands::supervised::run(*args),
         Command::Tsne(args) => commands::tsne::run(args),
         Command::Experiment(args) => commands::experiment::run(args),
+        Command::Coordinator(args) => commands::coordinator::run(args),
     }
 }
 

@@ -70,3 +70,81 @@ impl Progress for Bar {
         }
     }
 }
+
+/// Ends the process with an error when training makes no progress for `timeout` after it
+/// started: with several machines a peer that died (kill -9, a lost link) leaves the
+/// others waiting in burn-collective, which has no timeout of its own. Checkpoints are
+/// written atomically, so ending at any moment leaves a run that resumes.
+pub struct Watchdog<P: Progress> {
+    inner: P,
+    last_beat: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
+    timeout: std::time::Duration,
+    armed: bool,
+}
+
+impl<P: Progress> Watchdog<P> {
+    /// Watches `inner`'s progress.
+    pub fn new(inner: P, timeout: std::time::Duration) -> Self {
+        Self {
+            inner,
+            last_beat: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+            timeout,
+            armed: false,
+        }
+    }
+
+    fn beat(&self) {
+        if let Ok(mut last) = self.last_beat.lock() {
+            *last = std::time::Instant::now();
+        }
+    }
+
+    fn arm(&mut self) {
+        if std::mem::replace(&mut self.armed, true) {
+            return;
+        }
+        let (last_beat, timeout) = (self.last_beat.clone(), self.timeout);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let quiet = last_beat.lock().map(|l| l.elapsed()).unwrap_or_default();
+            if quiet > timeout {
+                eprintln!(
+                    "error: no training progress for {} s: a peer or node stopped or cannot be \
+                     reached, so this one stops too; restart every node with the same command \
+                     and --resume",
+                    timeout.as_secs()
+                );
+                // Exiting runs the C library's exit handlers; should a thread stuck in the
+                // collective hold them up, end the process outright.
+                std::thread::spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    std::process::abort();
+                });
+                std::process::exit(1);
+            }
+        });
+    }
+
+    /// The watched progress.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+}
+
+impl<P: Progress> Progress for Watchdog<P> {
+    fn start(&mut self, total: usize, done: usize) {
+        self.beat();
+        self.arm();
+        self.inner.start(total, done);
+    }
+
+    fn step(&mut self, step: usize, loss: f64, lr: f64, views_per_s: f64) {
+        self.beat();
+        self.inner.step(step, loss, lr, views_per_s);
+    }
+
+    fn epoch(&mut self, metrics: &EpochMetrics) {
+        self.beat();
+        self.inner.epoch(metrics);
+    }
+}

@@ -11,6 +11,7 @@ use crate::train::parallel::{as_peer, peer_devices};
 use crate::train::step::PeerShare;
 use crate::train::step::Trainer;
 use crate::Result;
+use burn::collective::CollectiveConfig;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 use std::sync::Arc;
@@ -142,13 +143,15 @@ fn time_peers<B: CollectiveBackend>(
         for mut peer in peers {
             let device = devices[peer.share().index].clone();
             scope.spawn(move || {
-                as_peer::<B>(peer.share(), device, || {
+                let config = CollectiveConfig::default().with_num_devices(config.devices);
+                as_peer::<B>(peer.share(), device, config, || {
                     time_steps(&mut peer, data, count).map(|_| ())
                 })
             });
         }
         let mut timed = vec![];
-        as_peer::<B>(lead.share(), devices[0].clone(), || {
+        let collective = CollectiveConfig::default().with_num_devices(config.devices);
+        as_peer::<B>(lead.share(), devices[0].clone(), collective, || {
             timed = time_steps(&mut lead, data, count)?;
             Ok(())
         })?;

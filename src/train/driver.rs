@@ -6,7 +6,7 @@ use crate::data::Dataset;
 use crate::model::SimclrModel;
 use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
-use crate::train::parallel::{peer_devices, train_on_peers, PeerPlan};
+use crate::train::parallel::{peer_devices, train_on_peers, NodePlan, PeerPlan};
 use crate::train::resume_check::{check_resume, PRETRAIN_CHANGEABLE};
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::train::session::{Session, SessionOptions, TrainingTask, LOSS_READ_EVERY};
@@ -58,6 +58,22 @@ pub fn pretrain<B: CollectiveBackend>(
     progress: &mut dyn Progress,
     device: &B::Device,
 ) -> Result<PretrainOutcome<B>> {
+    pretrain_on_nodes(config, dataset, options, None, progress, device)
+}
+
+/// [`pretrain`] as one of several machines (`node`); only the first machine reads and
+/// writes the run folder, the others take its state when they join.
+pub fn pretrain_on_nodes<B: CollectiveBackend>(
+    config: &PretrainConfig,
+    dataset: &Dataset,
+    options: &PretrainOptions,
+    node: Option<NodePlan>,
+    progress: &mut dyn Progress,
+    device: &B::Device,
+) -> Result<PretrainOutcome<B>> {
+    if let Some(node) = &node {
+        node.validate()?;
+    }
     let trainer = Trainer::<B>::new(config, &dataset.train, dataset.normalization, device)?;
     let session_options = SessionOptions {
         read_every: LOSS_READ_EVERY,
@@ -66,17 +82,24 @@ pub fn pretrain<B: CollectiveBackend>(
         stop_after_epoch: options.stop_after_epoch,
     };
     let mut session = Session::new(trainer, dataset, session_options);
-    if let Some(run) = options.run_dir {
-        let resolved = PretrainConfig {
-            image_size: Some(config.image_size.unwrap_or(dataset.train.height())),
-            normalization: Some(dataset.normalization),
-            ..config.clone()
-        };
+    let resolved = PretrainConfig {
+        image_size: Some(config.image_size.unwrap_or(dataset.train.height())),
+        normalization: Some(dataset.normalization),
+        ..config.clone()
+    };
+    let run_dir = options
+        .run_dir
+        .filter(|_| node.as_ref().is_none_or(|n| n.rank == 0));
+    if let Some(run) = run_dir {
         if options.resume && run.has_run() {
             let saved = run.load_config()?;
             check_resume(&saved, &resolved, PRETRAIN_CHANGEABLE, &run.config_path())?;
         }
-        start(&mut session, options)?;
+        let options = PretrainOptions {
+            run_dir,
+            ..*options
+        };
+        start(&mut session, &options)?;
         run.save_config(&resolved)?;
     }
     let knn = |trainer: &Trainer<B>, data: &Dataset| {
@@ -90,16 +113,18 @@ pub fn pretrain<B: CollectiveBackend>(
             device,
         )
     };
-    if config.devices > 1 {
+    if config.devices > 1 || node.is_some() {
         let plan = PeerPlan {
             peers: config.devices,
             sync_batch_norm: config.sync_batch_norm,
-            run_dir: options.run_dir,
+            run_dir,
+            settings: shared_settings(&resolved, dataset),
+            node,
         };
         let devices = peer_devices::<B>(device, config.devices);
         train_on_peers(&mut session, &plan, &devices, progress, knn)?;
     } else {
-        drive(&mut session, options.run_dir, progress, knn)?;
+        drive(&mut session, run_dir, progress, knn)?;
     }
     let (trainer, metrics, steps) = session.finish();
     Ok(PretrainOutcome {
@@ -107,6 +132,27 @@ pub fn pretrain<B: CollectiveBackend>(
         metrics,
         steps,
     })
+}
+
+/// What every node must agree on: the settings that define the run, a few by name.
+fn shared_settings(config: &PretrainConfig, dataset: &Dataset) -> Vec<(&'static str, u64)> {
+    // Where each node computes and how it is watched may differ.
+    let defining = PretrainConfig {
+        backend: Default::default(),
+        knn: Default::default(),
+        knn_every: 0,
+        checkpoint_every: 0,
+        ..config.clone()
+    };
+    let json = serde_json::to_vec(&defining).unwrap_or_default();
+    vec![
+        ("seed", config.seed),
+        ("width", config.width as u64),
+        ("batch_size", config.batch_size as u64),
+        ("devices", config.devices as u64),
+        ("training images", dataset.train.len() as u64),
+        ("configuration checksum", crc32fast::hash(&json) as u64),
+    ]
 }
 
 /// Resumes `session` from the run folder when asked.

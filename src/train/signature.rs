@@ -42,20 +42,42 @@ pub fn check_signature(saved: &[String], expected: &[String], path: &Path) -> Re
     ))
 }
 
-/// A CRC-32 of every float parameter's values in visiting order (not the BatchNorm
-/// running statistics, which are state, not parameters): equal weights, equal hashes.
+/// A CRC-32 of every float parameter's values in visiting order: equal weights, equal
+/// hashes. BatchNorm's running statistics (visited like parameters, but state that peers
+/// with their own batch statistics legitimately differ in) are left out.
 pub fn weight_hash<B: Backend, M: Module<B>>(model: &M) -> u32 {
-    let mut visitor = Hasher(crc32fast::Hasher::new());
+    let mut visitor = Hasher {
+        hash: crc32fast::Hasher::new(),
+        path: vec![],
+    };
     model.visit(&mut visitor);
-    visitor.0.finalize()
+    visitor.hash.finalize()
 }
 
-struct Hasher(crc32fast::Hasher);
+struct Hasher {
+    hash: crc32fast::Hasher,
+    path: Vec<String>,
+}
 
 impl<B: Backend> ModuleVisitor<B> for Hasher {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if self
+            .path
+            .last()
+            .is_some_and(|name| name.starts_with("running_"))
+        {
+            return;
+        }
         let data = param.val().into_data();
-        self.0.update(&data.bytes);
+        self.hash.update(&data.bytes);
     }
 }
 

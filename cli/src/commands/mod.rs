@@ -2,6 +2,7 @@
 
 pub mod augment_preview;
 pub mod bench;
+pub mod coordinator;
 pub mod embed;
 pub mod experiment;
 pub mod export;

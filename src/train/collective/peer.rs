@@ -46,7 +46,9 @@ pub fn peer_error(share: PeerShare, message: impl Into<String>) -> Error {
 }
 
 /// Why a peer stops when another one failed first.
-const STOPPED_BY_ANOTHER: &str = "another peer stopped, so this one did";
+const STOPPED_BY_ANOTHER: &str = "another peer stopped, so this one did (continue the run \
+    with the same command and --resume; with several machines, restart the coordinator and \
+    every node)";
 
 /// Whether `error` is a peer stopping because another failed first (not the cause).
 pub fn stopped_by_another(error: &Error) -> bool {
@@ -100,8 +102,13 @@ impl<B: CollectiveBackend> PeerOps<B> for Peer {
 
     fn check_same_weights(&self, model: &SimclrModel<B>, epoch: usize) -> Result<()> {
         let device = model.projection.fc2.weight.device();
-        let hashes = gather_hashes::<B>(self.id(), self.share.count, weight_hash(model), &device)
-            .map_err(|e| self.error(e))?;
+        let hashes = gather_words::<B>(
+            self.id(),
+            self.share.count,
+            &[weight_hash(model) as u64],
+            &device,
+        )
+        .map_err(|e| self.error(e))?;
         if hashes.iter().all(|&h| h == hashes[0]) {
             return Ok(());
         }
@@ -112,22 +119,90 @@ impl<B: CollectiveBackend> PeerOps<B> for Peer {
     }
 }
 
-/// Every peer's `hash`, in peer order: gathered as two 16-bit halves, which `f32` holds
-/// exactly.
-fn gather_hashes<B: CollectiveBackend>(
+impl Peer {
+    /// Fails unless every peer was started with the same `settings` (name, value), naming
+    /// the first that differs from peer 0's and the peer it differs on.
+    pub fn check_same_settings<B: CollectiveBackend>(
+        &self,
+        settings: &[(&'static str, u64)],
+        device: &B::Device,
+    ) -> Result<()> {
+        let words: Vec<u64> = settings.iter().map(|(_, value)| *value).collect();
+        let all = gather_words::<B>(self.id(), self.share.count, &words, device)
+            .map_err(|e| self.error(e))?;
+        let first = &all[..words.len()];
+        for (peer, theirs) in all.chunks(words.len().max(1)).enumerate() {
+            if let Some(at) = (0..words.len()).find(|&i| theirs[i] != first[i]) {
+                return Err(peer_error(
+                    self.share,
+                    format!(
+                        "peer {peer} was started with other settings ({}: {} there, {} on peer \
+                         0); start every node with the same settings and data",
+                        settings[at].0, theirs[at], first[at]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Peer 0's `bytes` on every peer (the others pass `None`): how the nodes start from one
+    /// state, with the same parameter ids.
+    pub fn broadcast_bytes<B: CollectiveBackend>(
+        &self,
+        bytes: Option<Vec<u8>>,
+        device: &B::Device,
+    ) -> Result<Vec<u8>> {
+        let (id, peers) = (self.id(), self.share.count);
+        let bytes = bytes.unwrap_or_default();
+        let lengths = gather_words::<B>(id, peers, &[bytes.len() as u64], device)
+            .map_err(|e| self.error(e))?;
+        let length = lengths[0] as usize;
+        // Two bytes per value: f32 holds every 16-bit integer exactly.
+        let values: Vec<f32> = (0..length.div_ceil(2))
+            .map(|i| {
+                let low = bytes.get(2 * i).copied().unwrap_or(0) as u32;
+                let high = bytes.get(2 * i + 1).copied().unwrap_or(0) as u32;
+                (low | (high << 8)) as f32
+            })
+            .collect();
+        let local = Tensor::<B, 1>::from_floats(values.as_slice(), device);
+        let summed = super::all_reduce_sum(id, local).map_err(|e| self.error(e))?;
+        let summed = summed
+            .inner()
+            .into_data()
+            .to_vec::<f32>()
+            .map_err(|e| peer_error(self.share, format!("{e:?}")))?;
+        let mut out: Vec<u8> = summed
+            .iter()
+            .flat_map(|&v| {
+                let v = v as u32;
+                [(v & 0xff) as u8, (v >> 8) as u8]
+            })
+            .collect();
+        out.truncate(length);
+        Ok(out)
+    }
+}
+
+/// Every peer's `words` in peer order, each word gathered as four exact 16-bit parts.
+fn gather_words<B: CollectiveBackend>(
     id: PeerId,
     peers: usize,
-    hash: u32,
+    words: &[u64],
     device: &B::Device,
-) -> std::result::Result<Vec<u32>, CollectiveError> {
-    let halves = [(hash >> 16) as f32, (hash & 0xffff) as f32];
-    let local = Tensor::<B, 1>::from_floats(halves, device).reshape([1, 2]);
+) -> std::result::Result<Vec<u64>, CollectiveError> {
+    let parts: Vec<f32> = words
+        .iter()
+        .flat_map(|w| (0..4).map(move |k| ((w >> (16 * k)) & 0xffff) as f32))
+        .collect();
+    let local = Tensor::<B, 1>::from_floats(parts.as_slice(), device).reshape([1, parts.len()]);
     let gathered = all_gather(id, peers, local)?.inner().into_data();
     let values = gathered
         .to_vec::<f32>()
         .map_err(|e| CollectiveError::Other(format!("{e:?}")))?;
     Ok(values
-        .chunks(2)
-        .map(|pair| ((pair[0] as u32) << 16) | pair[1] as u32)
+        .chunks(4)
+        .map(|p| (0..4).fold(0u64, |w, k| w | ((p[k] as u64) << (16 * k))))
         .collect())
 }

@@ -8,9 +8,11 @@
 //! that caused it is the one reported.
 
 use crate::data::Dataset;
+use crate::train::checkpoint::CheckpointBytes;
 use crate::train::collective::{peer_error, CollectiveBackend, Peer};
 use crate::train::driver::{drive, Progress, Silent};
 use crate::train::run_dir::RunDir;
+use crate::train::session::TrainingTask;
 use crate::train::session::{Session, SessionOptions};
 use crate::train::step::{PeerShare, Trainer};
 use crate::{Error, Result};
@@ -20,14 +22,40 @@ use burn::tensor::backend::{Device as _, DeviceId, DeviceOps};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-/// What `peers` data-parallel peers are asked to do.
+mod nodes;
+pub use nodes::{run_coordinator, NodePlan};
+
+/// What this process's data-parallel peers are asked to do.
 pub struct PeerPlan<'a> {
-    /// Peers in all.
+    /// Peers on this machine (one per device).
     pub peers: usize,
     /// BatchNorm over the global batch.
     pub sync_batch_norm: bool,
     /// The run folder peer 0 writes.
     pub run_dir: Option<&'a RunDir>,
+    /// The other machines, when there are.
+    pub node: Option<NodePlan>,
+    /// Settings every peer must share (name, value), compared when the nodes join.
+    pub settings: Vec<(&'static str, u64)>,
+}
+
+impl PeerPlan<'_> {
+    /// Local peer `local`'s share: its place among every node's peers.
+    fn share(&self, local: usize) -> PeerShare {
+        let (nodes, rank) = self.node.as_ref().map_or((1, 0), |n| (n.nodes, n.rank));
+        PeerShare {
+            index: rank * self.peers + local,
+            count: nodes * self.peers,
+            sync_batch_norm: self.sync_batch_norm,
+        }
+    }
+
+    fn collective_config(&self) -> Result<CollectiveConfig> {
+        match &self.node {
+            Some(node) => node.collective_config(self.peers),
+            None => Ok(CollectiveConfig::default().with_num_devices(self.peers)),
+        }
+    }
 }
 
 /// The devices of `count` peers: `first` and the devices after it, or, where the backend
@@ -47,8 +75,10 @@ pub fn peer_devices<B: Backend>(first: &B::Device, count: usize) -> Vec<B::Devic
         .collect()
 }
 
-/// Trains `session` (already resumed where asked) with `plan.peers` peers, the session's
-/// trainer becoming peer 0 and copies of it the others; `knn` runs on peer 0 alone.
+/// Trains `session` (already resumed where asked) with `plan.peers` peers on this
+/// machine, the session's trainer becoming the first and copies of it the others; with
+/// other nodes, every peer first checks that all share `plan.settings` and then takes the
+/// state of the first peer of all. The run folder and `knn` belong to that first peer.
 pub fn train_on_peers<B, K>(
     session: &mut Session<B, Trainer<B>>,
     plan: &PeerPlan,
@@ -60,14 +90,13 @@ where
     B: CollectiveBackend,
     K: FnMut(&Trainer<B>, &Dataset) -> Result<Option<f64>>,
 {
-    let share = |index| PeerShare {
-        index,
-        count: plan.peers,
-        sync_batch_norm: plan.sync_batch_norm,
-    };
+    let config = plan.collective_config()?;
+    if let Some(node) = &plan.node {
+        node.reach_coordinator()?;
+    }
     let mut replicas = (0..plan.peers)
         .map(|p| {
-            let ops = Arc::new(Peer::new(share(p)));
+            let ops = Arc::new(Peer::new(plan.share(p)));
             session.task().replicate(ops, &devices[p % devices.len()])
         })
         .collect::<Result<Vec<_>>>()?;
@@ -79,30 +108,36 @@ where
         checkpoint_every: 0,
         ..session.options().clone()
     };
+    let writer = plan.share(0).index == 0;
     // A failed run earlier in this process may have left the collective half-joined.
     reset_collective::<B::InnerBackend>();
     let outcomes = std::thread::scope(|scope| {
         let handles: Vec<_> = followers
             .into_iter()
-            .map(|trainer| {
-                let options = options.clone();
+            .enumerate()
+            .map(|(p, mut trainer)| {
+                let (options, config) = (options.clone(), config.clone());
+                let device = devices[(p + 1) % devices.len()].clone();
                 scope.spawn(move || {
-                    let share = trainer.share();
-                    let device = devices[share.index % devices.len()].clone();
-                    as_peer::<B>(share, device, || {
+                    as_peer::<B>(trainer.share(), device.clone(), config, || {
+                        join_nodes(&mut trainer, plan, &device)?;
                         let mut follower = Session::new(trainer, data, options);
                         drive(&mut follower, None, &mut Silent, |_, _| Ok(None))
                     })
                 })
             })
             .collect();
-        let lead = as_peer::<B>(share(0), devices[0].clone(), || {
-            drive(session, plan.run_dir, progress, knn)
+        let lead = as_peer::<B>(plan.share(0), devices[0].clone(), config, || {
+            join_nodes(session.task_mut(), plan, &devices[0])?;
+            match writer {
+                true => drive(session, plan.run_dir, progress, knn),
+                false => drive(session, None, progress, |_, _| Ok(None)),
+            }
         });
         let mut outcomes = vec![lead];
         for (p, handle) in handles.into_iter().enumerate() {
             let joined = handle.join().unwrap_or_else(|panic| {
-                Err(peer_error(share(p + 1), panic_message(panic.as_ref())))
+                Err(peer_error(plan.share(p + 1), panic_message(panic.as_ref())))
             });
             outcomes.push(joined);
         }
@@ -111,16 +146,41 @@ where
     first_cause(outcomes)
 }
 
+/// With other nodes: every peer checks the shared settings, then takes the first peer's
+/// state (weights, optimiser, position, parameter ids).
+fn join_nodes<B: CollectiveBackend>(
+    trainer: &mut Trainer<B>,
+    plan: &PeerPlan,
+    device: &B::Device,
+) -> Result<()> {
+    if plan.node.is_none() {
+        return Ok(());
+    }
+    let share = trainer.share();
+    let peer = Peer::new(share);
+    peer.check_same_settings::<B>(&plan.settings, device)?;
+    let first = match share.index {
+        0 => Some(trainer.checkpoint()?.encode()),
+        _ => None,
+    };
+    let bytes = peer.broadcast_bytes::<B>(first, device)?;
+    if share.index != 0 {
+        let from = std::path::Path::new("the first peer's state");
+        trainer.restore(CheckpointBytes::decode(&bytes, from)?, from)?;
+    }
+    Ok(())
+}
+
 /// Runs `work` as peer `share.index`: registered with the collective before, finished
-/// after; a failure or panic resets the collective so that no other peer waits for this
-/// one.
+/// after; a failure or panic resets the collective so that no other peer on this machine
+/// waits for this one.
 pub(crate) fn as_peer<B: CollectiveBackend>(
     share: PeerShare,
     device: B::Device,
+    config: CollectiveConfig,
     work: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let id = PeerId(share.index as u32);
-    let config = CollectiveConfig::default().with_num_devices(share.count);
     let outcome = register::<B::InnerBackend>(id, device, config)
         .map_err(|e| Peer::new(share).error(e))
         .and_then(|()| {
@@ -131,7 +191,9 @@ pub(crate) fn as_peer<B: CollectiveBackend>(
             finish_collective::<B::InnerBackend>(id).map_err(|e| Peer::new(share).error(e))
         });
     if outcome.is_err() {
-        reset_collective::<B::InnerBackend>();
+        // Where the collective's own runtime died (a node's link lost), its channel is
+        // gone and resetting it panics: there is nothing left to reset then.
+        let _ = catch_unwind(reset_collective::<B::InnerBackend>);
     }
     outcome
 }
@@ -142,7 +204,10 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown cause".into());
-    format!("panicked: {text}")
+    format!(
+        "stopped ({text}); if another peer or node died or lost its link, restart the \
+         coordinator (with several machines) and every node with --resume"
+    )
 }
 
 /// The error that stopped the peers: the first that is not a peer stopping because

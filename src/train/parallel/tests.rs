@@ -191,21 +191,29 @@ fn a_failing_peer_stops_the_others_instead_of_leaving_them_waiting() {
             let peers: Vec<_> = (0..3)
                 .map(|index| {
                     scope.spawn(move || {
-                        super::as_peer::<AutodiffCpu>(share(index), Default::default(), || {
-                            if index == 2 {
-                                return Err(crate::Error::invalid("test", "peer 2 fails"));
-                            }
-                            // The others gather until the collective fails them.
-                            for _ in 0..1000 {
-                                let row =
-                                    Tensor::<AutodiffCpu, 2>::ones([1, 4], &Default::default());
-                                all_gather(burn::collective::PeerId(index as u32), 3, row)
-                                    .map_err(|e| {
-                                        crate::train::collective::Peer::new(share(index)).error(e)
-                                    })?;
-                            }
-                            Ok(())
-                        })
+                        let config =
+                            burn::collective::CollectiveConfig::default().with_num_devices(3);
+                        super::as_peer::<AutodiffCpu>(
+                            share(index),
+                            Default::default(),
+                            config,
+                            || {
+                                if index == 2 {
+                                    return Err(crate::Error::invalid("test", "peer 2 fails"));
+                                }
+                                // The others gather until the collective fails them.
+                                for _ in 0..1000 {
+                                    let row =
+                                        Tensor::<AutodiffCpu, 2>::ones([1, 4], &Default::default());
+                                    all_gather(burn::collective::PeerId(index as u32), 3, row)
+                                        .map_err(|e| {
+                                            crate::train::collective::Peer::new(share(index))
+                                                .error(e)
+                                        })?;
+                                }
+                                Ok(())
+                            },
+                        )
                     })
                 })
                 .collect();
