@@ -6,8 +6,10 @@ use clap::Args;
 use simclr::data::{Dataset, DatasetSpec, Split};
 use simclr::eval::encoder_source::EncoderSource;
 use simclr::train::config::PretrainConfig;
+use simclr::train::parallel::NodePlan;
 use simclr::train::run_dir::RunDir;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A name parsed into a core type (optimizer, backend, stem, ...).
 pub fn parse<T: std::str::FromStr<Err = simclr::Error>>(value: &str) -> Result<T> {
@@ -133,5 +135,61 @@ pub fn pick_split<'a>(data: &'a Dataset, name: &str) -> simclr::Result<&'a Split
             given: other.into(),
             expected: "train or test".into(),
         }),
+    }
+}
+
+/// Where this machine stands among several (`--nodes`).
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// Machines that train together (each runs this command with its --node-rank)
+    #[arg(long, value_name = "M", requires_all = ["node_rank", "coordinator"])]
+    pub nodes: Option<usize>,
+    /// This machine's rank, 0 to M-1; rank 0 writes the run folder
+    #[arg(long, value_name = "R", requires = "nodes")]
+    pub node_rank: Option<usize>,
+    /// HOST:PORT of `simclr coordinator`
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub coordinator: Option<String>,
+    /// HOST:PORT where the other machines reach this one [default: 127.0.0.1 and the
+    /// coordinator's port + 1 + rank]
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub node_address: Option<String>,
+    /// With --nodes: seconds to keep trying to reach the coordinator
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub connect_timeout: u64,
+    /// With --nodes: seconds without progress (a peer died) after which this node stops
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub peer_timeout: u64,
+}
+
+impl NodeArgs {
+    /// This machine's place among several, when --nodes is given.
+    pub fn plan(&self) -> Result<Option<NodePlan>> {
+        let (Some(nodes), Some(rank), Some(coordinator)) =
+            (self.nodes, self.node_rank, self.coordinator.clone())
+        else {
+            return Ok(None);
+        };
+        let node_address = match &self.node_address {
+            Some(address) => address.clone(),
+            None => {
+                let port = coordinator
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse::<u16>().ok())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--coordinator '{coordinator}' is not HOST:PORT")
+                    })?;
+                format!("127.0.0.1:{}", port as usize + 1 + rank)
+            }
+        };
+        let plan = NodePlan {
+            nodes,
+            rank,
+            coordinator,
+            node_address,
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+        };
+        plan.validate()?;
+        Ok(Some(plan))
     }
 }

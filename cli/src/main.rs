@@ -66,6 +66,13 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn main() {
+    // burn-collective's servers log every connection at INFO on standard output, where
+    // `bench` prints its JSON, unless a logger already exists: warnings and errors only,
+    // on standard error.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_writer(std::io::stderr)
+        .try_init();
     if let Err(error) = run() {
         eprintln!("error: {error}");
         for cause in error.chain().skip(1) {

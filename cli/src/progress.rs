@@ -108,19 +108,12 @@ impl<P: Progress> Watchdog<P> {
             std::thread::sleep(std::time::Duration::from_millis(500));
             let quiet = last_beat.lock().map(|l| l.elapsed()).unwrap_or_default();
             if quiet > timeout {
-                eprintln!(
+                die(&format!(
                     "error: no training progress for {} s: a peer or node stopped or cannot be \
                      reached, so this one stops too; restart every node with the same command \
-                     and --resume",
+                     and --resume\n",
                     timeout.as_secs()
-                );
-                // Exiting runs the C library's exit handlers; should a thread stuck in the
-                // collective hold them up, end the process outright.
-                std::thread::spawn(|| {
-                    std::thread::sleep(std::time::Duration::from_secs(5));
-                    std::process::abort();
-                });
-                std::process::exit(1);
+                ));
             }
         });
     }
@@ -146,5 +139,25 @@ impl<P: Progress> Progress for Watchdog<P> {
     fn epoch(&mut self, metrics: &EpochMetrics) {
         self.beat();
         self.inner.epoch(metrics);
+    }
+}
+
+/// Prints `message` and ends the process with status 1 at once. A peer stuck in a broken
+/// collective can hold the standard error lock (panicking threads print backtraces) or
+/// hang the C library's exit handlers, so neither is used.
+fn die(message: &str) -> ! {
+    #[cfg(unix)]
+    {
+        // SAFETY: writing a valid buffer to file descriptor 2 and ending the process, which
+        // touches no Rust state.
+        unsafe {
+            libc::write(2, message.as_ptr().cast(), message.len());
+            libc::_exit(1)
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        eprint!("{message}");
+        std::process::exit(1)
     }
 }

@@ -202,3 +202,61 @@ fn a_killed_node_stops_the_other_and_the_run_resumes() {
     assert_eq!(metrics.len(), 40);
     assert_eq!(metrics[39][1], "200", "forty epochs of five steps");
 }
+
+#[test]
+fn bench_takes_the_node_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let coordinator = Coordinator::start(dir);
+    let bench = |rank: usize| {
+        let args: Vec<String> = [
+            "bench",
+            "--batch-size",
+            "8",
+            "--width",
+            "4",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--nodes",
+            "2",
+            "--node-rank",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            rank.to_string(),
+            "--coordinator".into(),
+            format!("127.0.0.1:{}", coordinator.1),
+            "--node-address".into(),
+            format!("127.0.0.1:{}", free_port()),
+        ])
+        .collect();
+        Command::new(env!("CARGO_BIN_EXE_simclr"))
+            .args(&args)
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (second, first) = (bench(1), bench(0));
+    for out in [
+        finish(first, Duration::from_secs(120)),
+        finish(second, Duration::from_secs(120)),
+    ] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default();
+        let report: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(report["collective_bytes_per_step"].as_u64().unwrap() > 4 * 10_000);
+    }
+}

@@ -7,11 +7,9 @@ use crate::train::collective::{
     reset_collective_of, take_traffic, CollectiveBackend, Peer, Traffic,
 };
 use crate::train::config::PretrainConfig;
-use crate::train::parallel::{as_peer, peer_devices};
-use crate::train::step::PeerShare;
+use crate::train::parallel::{as_peer, join_nodes, peer_devices, NodePlan, PeerPlan};
 use crate::train::step::Trainer;
 use crate::Result;
-use burn::collective::CollectiveConfig;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 use std::sync::Arc;
@@ -118,40 +116,51 @@ fn time_steps<B: AutodiffBackend>(
         .collect()
 }
 
-/// [`time_steps`] of peer 0 while the other peers take the same steps.
+/// [`time_steps`] of this machine's first peer while the other peers (here and on the
+/// other `node`s) take the same steps.
 fn time_peers<B: CollectiveBackend>(
     trainer: &Trainer<B>,
     data: &Dataset,
     config: &PretrainConfig,
     count: usize,
+    node: Option<NodePlan>,
     device: &B::Device,
 ) -> Result<Vec<(f64, Traffic)>> {
+    let plan = PeerPlan {
+        peers: config.devices,
+        sync_batch_norm: config.sync_batch_norm,
+        run_dir: None,
+        settings: vec![
+            ("width", config.width as u64),
+            ("batch_size", config.batch_size as u64),
+            ("devices", config.devices as u64),
+        ],
+        node,
+    };
+    if let Some(node) = &plan.node {
+        node.reach_coordinator()?;
+    }
+    let collective = plan.collective_config()?;
     let devices = peer_devices::<B>(device, config.devices);
     let mut peers = (0..config.devices)
-        .map(|index| {
-            let share = PeerShare {
-                index,
-                count: config.devices,
-                sync_batch_norm: config.sync_batch_norm,
-            };
-            trainer.replicate(Arc::new(Peer::new(share)), &devices[index])
-        })
+        .map(|local| trainer.replicate(Arc::new(Peer::new(plan.share(local))), &devices[local]))
         .collect::<Result<Vec<_>>>()?;
     let mut lead = peers.remove(0);
     reset_collective_of::<B>();
     std::thread::scope(|scope| {
-        for mut peer in peers {
-            let device = devices[peer.share().index].clone();
+        for (local, mut peer) in peers.into_iter().enumerate() {
+            let device = devices[local + 1].clone();
+            let (plan, collective) = (&plan, collective.clone());
             scope.spawn(move || {
-                let config = CollectiveConfig::default().with_num_devices(config.devices);
-                as_peer::<B>(peer.share(), device, config, || {
+                as_peer::<B>(peer.share(), device.clone(), collective, || {
+                    join_nodes(&mut peer, plan, &device)?;
                     time_steps(&mut peer, data, count).map(|_| ())
                 })
             });
         }
         let mut timed = vec![];
-        let collective = CollectiveConfig::default().with_num_devices(config.devices);
         as_peer::<B>(lead.share(), devices[0].clone(), collective, || {
+            join_nodes(&mut lead, &plan, &devices[0])?;
             timed = time_steps(&mut lead, data, count)?;
             Ok(())
         })?;
@@ -160,12 +169,14 @@ fn time_peers<B: CollectiveBackend>(
 }
 
 /// Times `steps` training steps after `warmup` untimed ones, on synthetic 32×32 images.
-/// With `config.devices` peers, one per device, each step's global batch is split between
-/// them; peer 0's steps are timed and its collectives counted.
+/// With `config.devices` peers, one per device (and on every `node`), each step's global
+/// batch is split between them; this machine's first peer's steps are timed and its
+/// collectives counted.
 pub fn bench<B: CollectiveBackend>(
     config: &PretrainConfig,
     steps: usize,
     warmup: usize,
+    node: Option<NodePlan>,
     device: &B::Device,
 ) -> Result<BenchReport> {
     let data = synthetic::load(SyntheticConfig {
@@ -174,8 +185,9 @@ pub fn bench<B: CollectiveBackend>(
     });
     let mut trainer = Trainer::<B>::new(config, &data.train, data.normalization, device)?;
     let steps = steps.max(1);
-    let mut timed = if config.devices > 1 {
-        time_peers(&trainer, &data, config, warmup + steps, device)?
+    let peers = config.devices > 1 || node.is_some();
+    let mut timed = if peers {
+        time_peers(&trainer, &data, config, warmup + steps, node, device)?
     } else {
         time_steps(&mut trainer, &data, warmup + steps)?
     };
@@ -192,7 +204,6 @@ pub fn bench<B: CollectiveBackend>(
         crate::backend::BackendKind::Cpu => gemm_gflops(),
         _ => None,
     };
-    let peers = config.devices > 1;
     Ok(BenchReport {
         backend: config.backend.name().into(),
         devices: config.devices,

@@ -1,11 +1,12 @@
 //! `simclr bench`: full training steps timed, one JSON line.
 
-use crate::args::parse;
+use crate::args::{parse, NodeArgs};
 use anyhow::Result;
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
 use simclr::train::collective::CollectiveBackend;
 use simclr::train::config::{Preset, PretrainConfig};
+use simclr::train::parallel::NodePlan;
 
 /// Options of `bench`.
 #[derive(Args, Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct BenchArgs {
     /// BatchNorm with the whole batch's statistics over the devices (bare flag = true)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub sync_bn: Option<bool>,
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// Only measure the CPU's f32 matrix-product throughput (GFLOP/s on all threads)
     #[arg(long)]
     pub gemm_only: bool,
@@ -43,12 +46,19 @@ struct BenchTask {
     config: PretrainConfig,
     steps: usize,
     warmup: usize,
+    node: Option<NodePlan>,
 }
 
 impl BackendTask for BenchTask {
     type Output = simclr::train::bench::BenchReport;
     fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
-        simclr::train::bench::bench::<B>(&self.config, self.steps, self.warmup, &device)
+        let BenchTask {
+            config,
+            steps,
+            warmup,
+            node,
+        } = self;
+        simclr::train::bench::bench::<B>(&config, steps, warmup, node, &device)
     }
 }
 
@@ -75,6 +85,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             config,
             steps: args.steps,
             warmup: args.warmup,
+            node: args.node.plan()?,
         },
     )?;
     println!("{}", serde_json::to_string(&report)?);

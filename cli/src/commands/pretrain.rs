@@ -1,6 +1,6 @@
 //! `simclr pretrain`: SimCLR pretraining into a run folder.
 
-use crate::args::DataArgs;
+use crate::args::{DataArgs, NodeArgs};
 use crate::layering::{by_preset, pretrain_config, DEFAULT_PRESET};
 use crate::progress::{Bar, Watchdog};
 use anyhow::{bail, Result};
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Options of `pretrain`.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct PretrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
@@ -90,57 +90,8 @@ pub struct PretrainArgs {
     /// [default: false: each device's own]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub sync_bn: Option<bool>,
-    /// Machines that train together (each runs this command with its --node-rank)
-    #[arg(long, value_name = "M", requires_all = ["node_rank", "coordinator"])]
-    pub nodes: Option<usize>,
-    /// This machine's rank, 0 to M-1; rank 0 writes the run folder
-    #[arg(long, value_name = "R", requires = "nodes")]
-    pub node_rank: Option<usize>,
-    /// HOST:PORT of `simclr coordinator`
-    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
-    pub coordinator: Option<String>,
-    /// HOST:PORT where the other machines reach this one [default: 127.0.0.1 and the
-    /// coordinator's port + 1 + rank]
-    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
-    pub node_address: Option<String>,
-    /// With --nodes: seconds to keep trying to reach the coordinator
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub connect_timeout: u64,
-    /// With --nodes: seconds without progress (a peer died) after which this node stops
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
-    pub peer_timeout: u64,
-}
-
-impl PretrainArgs {
-    /// This machine's place among several, when --nodes is given.
-    fn node_plan(&self) -> Result<Option<NodePlan>> {
-        let (Some(nodes), Some(rank), Some(coordinator)) =
-            (self.nodes, self.node_rank, self.coordinator.clone())
-        else {
-            return Ok(None);
-        };
-        let node_address = match &self.node_address {
-            Some(address) => address.clone(),
-            None => {
-                let port = coordinator
-                    .rsplit_once(':')
-                    .and_then(|(_, p)| p.parse::<u16>().ok())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("--coordinator '{coordinator}' is not HOST:PORT")
-                    })?;
-                format!("127.0.0.1:{}", port as usize + 1 + rank)
-            }
-        };
-        let plan = NodePlan {
-            nodes,
-            rank,
-            coordinator,
-            node_address,
-            connect_timeout: Duration::from_secs(self.connect_timeout),
-        };
-        plan.validate()?;
-        Ok(Some(plan))
-    }
+    #[command(flatten)]
+    pub node: NodeArgs,
 }
 
 struct PretrainTask {
@@ -183,7 +134,7 @@ impl BackendTask for PretrainTask {
                     "node {} of {}: coordinator {}, reached by the others at {}",
                     node.rank, node.nodes, node.coordinator, node.node_address
                 );
-                let timeout = Duration::from_secs(self.args.peer_timeout);
+                let timeout = Duration::from_secs(self.args.node.peer_timeout);
                 let mut watched = Watchdog::new(bar, timeout);
                 pretrain_on_nodes::<B>(
                     &self.config,
@@ -239,7 +190,7 @@ pub fn run(args: PretrainArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| PathBuf::from("runs/simclr")),
     );
-    let node = args.node_plan()?;
+    let node = args.node.plan()?;
     let writes = node.as_ref().is_none_or(|n| n.rank == 0);
     if writes && !args.resume && run.has_run() {
         bail!(

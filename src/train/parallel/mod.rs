@@ -41,7 +41,7 @@ pub struct PeerPlan<'a> {
 
 impl PeerPlan<'_> {
     /// Local peer `local`'s share: its place among every node's peers.
-    fn share(&self, local: usize) -> PeerShare {
+    pub(crate) fn share(&self, local: usize) -> PeerShare {
         let (nodes, rank) = self.node.as_ref().map_or((1, 0), |n| (n.nodes, n.rank));
         PeerShare {
             index: rank * self.peers + local,
@@ -50,7 +50,7 @@ impl PeerPlan<'_> {
         }
     }
 
-    fn collective_config(&self) -> Result<CollectiveConfig> {
+    pub(crate) fn collective_config(&self) -> Result<CollectiveConfig> {
         match &self.node {
             Some(node) => node.collective_config(self.peers),
             None => Ok(CollectiveConfig::default().with_num_devices(self.peers)),
@@ -148,7 +148,7 @@ where
 
 /// With other nodes: every peer checks the shared settings, then takes the first peer's
 /// state (weights, optimiser, position, parameter ids).
-fn join_nodes<B: CollectiveBackend>(
+pub(crate) fn join_nodes<B: CollectiveBackend>(
     trainer: &mut Trainer<B>,
     plan: &PeerPlan,
     device: &B::Device,
