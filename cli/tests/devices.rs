@@ -1,29 +1,14 @@
 //! `--devices N`: data-parallel peers on one machine (CPU peers sharing the CPU here).
 
 mod common;
-use common::{csv, fails, ok, simclr};
+use common::{csv, fails, ok, simclr, SMALL_LARS};
 
-/// Batch 32 of width 4 on 320 synthetic images: ten steps in two epochs, with the
-/// paper's LARS (its update is proportional to the gradient, so runs that sum in another
-/// order stay close).
-const TEN_STEPS: &[&str] = &[
-    "--preset",
-    "tiny",
-    "--width",
-    "4",
-    "--batch-size",
-    "32",
-    "--synthetic-train",
-    "160",
-    "--synthetic-test",
-    "50",
-    "--optimizer",
-    "lars",
-    "--epochs",
-    "2",
-    "--knn-every",
-    "0",
-];
+/// [`SMALL_LARS`] for two epochs: ten steps.
+fn ten_steps() -> Vec<&'static str> {
+    let mut args = SMALL_LARS.to_vec();
+    args.extend_from_slice(&["--epochs", "2"]);
+    args
+}
 
 fn losses(rows: Vec<Vec<String>>) -> Vec<f64> {
     rows.iter().map(|r| r[2].parse().unwrap()).collect()
@@ -34,7 +19,7 @@ fn two_peers_train_as_one_device_and_resume_on_one() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let mut single = vec!["pretrain", "--run-dir", "single"];
-    single.extend_from_slice(TEN_STEPS);
+    single.extend_from_slice(&ten_steps());
     ok(dir, &single);
     let mut peers = vec![
         "pretrain",
@@ -44,7 +29,7 @@ fn two_peers_train_as_one_device_and_resume_on_one() {
         "2",
         "--sync-bn",
     ];
-    peers.extend_from_slice(TEN_STEPS);
+    peers.extend_from_slice(&ten_steps());
     peers.extend_from_slice(&["--stop-after-epoch", "1"]);
     let out = simclr(dir, &peers);
     let log = String::from_utf8_lossy(&out.stderr);
@@ -81,7 +66,7 @@ fn peers_need_equal_shares_and_bench_counts_their_traffic() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let mut uneven = vec!["pretrain", "--run-dir", "run", "--devices", "3"];
-    uneven.extend_from_slice(TEN_STEPS);
+    uneven.extend_from_slice(&ten_steps());
     let err = fails(dir, &uneven);
     assert!(
         err.contains("32 images must split into 3 equal shares"),

@@ -1,29 +1,13 @@
 //! `--nodes`: separate processes joined through `simclr coordinator`, all on 127.0.0.1.
 
 mod common;
-use common::{csv, ok};
+use common::{csv, ok, SMALL_LARS as RUN};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// Batch 32 of width 4 on 160 synthetic images, LARS, no kNN.
-const RUN: &[&str] = &[
-    "--preset",
-    "tiny",
-    "--width",
-    "4",
-    "--batch-size",
-    "32",
-    "--synthetic-train",
-    "160",
-    "--synthetic-test",
-    "50",
-    "--optimizer",
-    "lars",
-    "--knn-every",
-    "0",
-];
 
 /// A port nothing listens on right now.
 fn free_port() -> u16 {
@@ -31,18 +15,39 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn spawn(dir: &Path, args: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_simclr"))
+/// A child whose standard error goes to a file: a pipe that nobody reads until the child
+/// ends fills up (panic backtraces) and stalls it.
+struct Running {
+    child: Child,
+    log: PathBuf,
+}
+
+/// How a child ended.
+struct Ended {
+    status: ExitStatus,
+    stderr: Vec<u8>,
+}
+
+fn spawn(dir: &Path, args: &[String]) -> Running {
+    spawn_with(dir, args, Stdio::null())
+}
+
+fn spawn_with(dir: &Path, args: &[String], stdout: Stdio) -> Running {
+    static CHILDREN: AtomicUsize = AtomicUsize::new(0);
+    let n = CHILDREN.fetch_add(1, Ordering::Relaxed);
+    let log = dir.join(format!("stderr-{n}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_simclr"))
         .args(args)
         .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Running { child, log }
 }
 
 /// A coordinator, stopped when dropped.
-struct Coordinator(Child, u16);
+struct Coordinator(Running, u16);
 
 impl Coordinator {
     fn start(dir: &Path) -> Self {
@@ -57,13 +62,13 @@ impl Coordinator {
 
 impl Drop for Coordinator {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
     }
 }
 
 /// `pretrain` as node `rank` of two, with `extra` flags.
-fn node(dir: &Path, coordinator: u16, rank: usize, extra: &[&str]) -> Child {
+fn node(dir: &Path, coordinator: u16, rank: usize, extra: &[&str]) -> Running {
     let mut args: Vec<String> = ["pretrain", "--run-dir", "run", "--nodes", "2"]
         .iter()
         .map(|s| s.to_string())
@@ -80,17 +85,19 @@ fn node(dir: &Path, coordinator: u16, rank: usize, extra: &[&str]) -> Child {
     spawn(dir, &args)
 }
 
-/// Waits for `child` at most `limit`, killing it after.
-fn finish(mut child: Child, limit: Duration) -> Output {
+/// Waits for `running` at most `limit`, killing it after.
+fn finish(mut running: Running, limit: Duration) -> Ended {
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    while running.child.try_wait().unwrap().is_none() {
         if start.elapsed() > limit {
-            let _ = child.kill();
+            let _ = running.child.kill();
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    child.wait_with_output().unwrap()
+    let status = running.child.wait().unwrap();
+    let stderr = std::fs::read(&running.log).unwrap_or_default();
+    Ended { status, stderr }
 }
 
 fn losses(path: &Path) -> Vec<f64> {
@@ -175,8 +182,8 @@ fn a_killed_node_stops_the_other_and_the_run_resumes() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(checkpoint.exists(), "no checkpoint within a minute");
-    second.kill().unwrap(); // SIGKILL
-    let _ = second.wait();
+    second.child.kill().unwrap(); // SIGKILL
+    let _ = second.child.wait();
     let killed_at = Instant::now();
     let out = finish(first, Duration::from_secs(60));
     let log = String::from_utf8_lossy(&out.stderr);
@@ -233,20 +240,13 @@ fn bench_takes_the_node_flags() {
             format!("127.0.0.1:{}", free_port()),
         ])
         .collect();
-        Command::new(env!("CARGO_BIN_EXE_simclr"))
-            .args(&args)
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        let stdout = std::fs::File::create(dir.join(format!("bench-{rank}.json"))).unwrap();
+        spawn_with(dir, &args, stdout.into())
     };
     let (second, first) = (bench(1), bench(0));
-    for out in [
-        finish(first, Duration::from_secs(120)),
-        finish(second, Duration::from_secs(120)),
-    ] {
-        let stdout = String::from_utf8_lossy(&out.stdout);
+    let limit = Duration::from_secs(120);
+    for (rank, out) in [(0, finish(first, limit)), (1, finish(second, limit))] {
+        let stdout = std::fs::read_to_string(dir.join(format!("bench-{rank}.json"))).unwrap();
         assert!(
             out.status.success(),
             "{}",

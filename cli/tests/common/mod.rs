@@ -49,3 +49,23 @@ pub fn read_npy(path: &Path) -> (Vec<f32>, String) {
         .collect();
     (values, header)
 }
+
+/// Batch 32 of width 4 on 160 synthetic images (five steps an epoch), no kNN, with the
+/// paper's LARS: its update is proportional to the gradient, so runs of the same batch
+/// split otherwise stay close (Adam's divides by the gradient's size).
+pub const SMALL_LARS: &[&str] = &[
+    "--preset",
+    "tiny",
+    "--width",
+    "4",
+    "--batch-size",
+    "32",
+    "--synthetic-train",
+    "160",
+    "--synthetic-test",
+    "50",
+    "--optimizer",
+    "lars",
+    "--knn-every",
+    "0",
+];
