@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 mod common;
-use common::{csv, fails, ok, read_npy};
+use common::{csv, fails, ok, read_npy, TINY_BENCH};
 
 const TINY: &[&str] = &[
     "--preset",
@@ -216,20 +216,7 @@ fn augment_preview_and_bench() {
     let png = image::open(dir.join("pairs.png")).unwrap();
     assert!(png.width() > 3 * 32 && png.height() > 4 * 32);
 
-    let out = ok(
-        dir,
-        &[
-            "bench",
-            "--batch-size",
-            "8",
-            "--width",
-            "4",
-            "--steps",
-            "2",
-            "--warmup",
-            "1",
-        ],
-    );
+    let out = ok(dir, TINY_BENCH);
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!(report["median_step_s"].as_f64().unwrap() > 0.0);
     assert!(report["views_per_s"].as_f64().unwrap() > 0.0);

@@ -1,7 +1,7 @@
 //! `--devices N`: data-parallel peers on one machine (CPU peers sharing the CPU here).
 
 mod common;
-use common::{csv, fails, ok, simclr, SMALL_LARS};
+use common::{csv, fails, ok, simclr, SMALL_LARS, TINY_BENCH};
 
 /// [`SMALL_LARS`] for two epochs: ten steps.
 fn ten_steps() -> Vec<&'static str> {
@@ -77,20 +77,8 @@ fn peers_need_equal_shares_and_bench_counts_their_traffic() {
         "nothing written for a refused run"
     );
 
-    let bench = [
-        "bench",
-        "--batch-size",
-        "8",
-        "--width",
-        "4",
-        "--steps",
-        "2",
-        "--warmup",
-        "1",
-        "--devices",
-        "2",
-        "--sync-bn",
-    ];
+    let mut bench = TINY_BENCH.to_vec();
+    bench.extend_from_slice(&["--devices", "2", "--sync-bn"]);
     let report: serde_json::Value = serde_json::from_str(ok(dir, &bench).trim()).unwrap();
     assert_eq!(report["devices"], 2);
     // At least every parameter's gradient, four bytes each, every step.

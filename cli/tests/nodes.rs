@@ -1,7 +1,7 @@
 //! `--nodes`: separate processes joined through `simclr coordinator`, all on 127.0.0.1.
 
 mod common;
-use common::{csv, ok, SMALL_LARS as RUN};
+use common::{csv, ok, SMALL_LARS as RUN, TINY_BENCH};
 use std::net::TcpListener;
 use std::path::Path;
 use std::path::PathBuf;
@@ -216,30 +216,18 @@ fn bench_takes_the_node_flags() {
     let dir = tmp.path();
     let coordinator = Coordinator::start(dir);
     let bench = |rank: usize| {
-        let args: Vec<String> = [
-            "bench",
-            "--batch-size",
-            "8",
-            "--width",
-            "4",
-            "--steps",
-            "2",
-            "--warmup",
-            "1",
-            "--nodes",
-            "2",
-            "--node-rank",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([
-            rank.to_string(),
-            "--coordinator".into(),
-            format!("127.0.0.1:{}", coordinator.1),
-            "--node-address".into(),
-            format!("127.0.0.1:{}", free_port()),
-        ])
-        .collect();
+        let args: Vec<String> = TINY_BENCH
+            .iter()
+            .chain(&["--nodes", "2", "--node-rank"])
+            .map(|s| s.to_string())
+            .chain([
+                rank.to_string(),
+                "--coordinator".into(),
+                format!("127.0.0.1:{}", coordinator.1),
+                "--node-address".into(),
+                format!("127.0.0.1:{}", free_port()),
+            ])
+            .collect();
         let stdout = std::fs::File::create(dir.join(format!("bench-{rank}.json"))).unwrap();
         spawn_with(dir, &args, stdout.into())
     };

@@ -69,3 +69,16 @@ pub const SMALL_LARS: &[&str] = &[
     "--knn-every",
     "0",
 ];
+
+/// `bench` of a width-4 model at batch 8: two timed steps after one warm-up.
+pub const TINY_BENCH: &[&str] = &[
+    "bench",
+    "--batch-size",
+    "8",
+    "--width",
+    "4",
+    "--steps",
+    "2",
+    "--warmup",
+    "1",
+];
