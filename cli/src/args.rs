@@ -172,15 +172,7 @@ impl NodeArgs {
         };
         let node_address = match &self.node_address {
             Some(address) => address.clone(),
-            None => {
-                let port = coordinator
-                    .rsplit_once(':')
-                    .and_then(|(_, p)| p.parse::<u16>().ok())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("--coordinator '{coordinator}' is not HOST:PORT")
-                    })?;
-                format!("127.0.0.1:{}", port as usize + 1 + rank)
-            }
+            None => NodePlan::default_node_address(&coordinator, rank)?,
         };
         let plan = NodePlan {
             nodes,

@@ -141,11 +141,12 @@ impl AugmentConfig {
         images: Range<usize>,
         [height, width]: [usize; 2],
     ) -> Vec<ViewParams> {
+        let base = Rng::stream(seed, PAIR_STREAM).next_u64();
         let mut first = Vec::with_capacity(2 * images.len());
         let mut second = Vec::with_capacity(images.len());
         for position in images {
             let key = ((step as u64) << 24) ^ position as u64;
-            let mut rng = Rng::stream(Rng::stream(seed, PAIR_STREAM).next_u64(), key);
+            let mut rng = Rng::stream(base, key);
             first.push(params::sample(self, &mut rng, height, width));
             second.push(params::sample(self, &mut rng, height, width));
         }

@@ -3,16 +3,13 @@
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::Dataset;
 use crate::model::resnet::Stem;
-use crate::train::collective::{
-    reset_collective_of, take_traffic, CollectiveBackend, Peer, Traffic,
-};
+use crate::train::collective::{take_traffic, CollectiveBackend, Traffic};
 use crate::train::config::PretrainConfig;
-use crate::train::parallel::{as_peer, join_nodes, peer_devices, NodePlan, PeerPlan};
+use crate::train::parallel::{peer_devices, run_peers, NodePlan, PeerPlan};
 use crate::train::step::Trainer;
 use crate::Result;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Timings of a benchmark.
@@ -137,35 +134,20 @@ fn time_peers<B: CollectiveBackend>(
         ],
         node,
     };
-    if let Some(node) = &plan.node {
-        node.reach_coordinator()?;
-    }
-    let collective = plan.collective_config()?;
     let devices = peer_devices::<B>(device, config.devices);
-    let mut peers = (0..config.devices)
-        .map(|local| trainer.replicate(Arc::new(Peer::new(plan.share(local))), &devices[local]))
-        .collect::<Result<Vec<_>>>()?;
-    let mut lead = peers.remove(0);
-    reset_collective_of::<B>();
-    std::thread::scope(|scope| {
-        for (local, mut peer) in peers.into_iter().enumerate() {
-            let device = devices[local + 1].clone();
-            let (plan, collective) = (&plan, collective.clone());
-            scope.spawn(move || {
-                as_peer::<B>(peer.share(), device.clone(), collective, || {
-                    join_nodes(&mut peer, plan, &device)?;
-                    time_steps(&mut peer, data, count).map(|_| ())
-                })
-            });
-        }
-        let mut timed = vec![];
-        as_peer::<B>(lead.share(), devices[0].clone(), collective, || {
-            join_nodes(&mut lead, &plan, &devices[0])?;
+    let replicas = plan.replicas(trainer, &devices)?;
+    let mut timed = vec![];
+    run_peers(
+        &plan,
+        replicas,
+        &devices,
+        |mut lead| {
             timed = time_steps(&mut lead, data, count)?;
             Ok(())
-        })?;
-        Ok(timed)
-    })
+        },
+        |mut peer| time_steps(&mut peer, data, count).map(|_| ()),
+    )?;
+    Ok(timed)
 }
 
 /// Times `steps` training steps after `warmup` untimed ones, on synthetic 32×32 images.

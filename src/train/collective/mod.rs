@@ -32,12 +32,6 @@ thread_local! {
     static COLLECTIVE_ERROR: RefCell<Option<CollectiveError>> = const { RefCell::new(None) };
 }
 
-/// Forgets every peer of `B`'s collective: their waiting operations fail, and a new set
-/// of peers may register.
-pub fn reset_collective_of<B: AutodiffBackend>() {
-    burn::collective::reset_collective::<B::InnerBackend>();
-}
-
 /// What this thread's collectives moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Traffic {

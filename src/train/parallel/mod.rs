@@ -76,32 +76,20 @@ pub fn peer_devices<B: Backend>(first: &B::Device, count: usize) -> Vec<B::Devic
 }
 
 /// Trains `session` (already resumed where asked) with `plan.peers` peers on this
-/// machine, the session's trainer becoming the first and copies of it the others; with
-/// other nodes, every peer first checks that all share `plan.settings` and then takes the
-/// state of the first peer of all. The run folder and `knn` belong to that first peer.
+/// machine, the session's trainer becoming the first and copies of it the others. The run
+/// folder and `knn` belong to the first peer of all.
 pub fn train_on_peers<B, K>(
     session: &mut Session<B, Trainer<B>>,
     plan: &PeerPlan,
     devices: &[B::Device],
     progress: &mut dyn Progress,
-    knn: K,
+    mut knn: K,
 ) -> Result<()>
 where
     B: CollectiveBackend,
     K: FnMut(&Trainer<B>, &Dataset) -> Result<Option<f64>>,
 {
-    let config = plan.collective_config()?;
-    if let Some(node) = &plan.node {
-        node.reach_coordinator()?;
-    }
-    let mut replicas = (0..plan.peers)
-        .map(|p| {
-            let ops = Arc::new(Peer::new(plan.share(p)));
-            session.task().replicate(ops, &devices[p % devices.len()])
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let followers = replicas.split_off(1);
-    *session.task_mut() = replicas.remove(0);
+    let replicas = plan.replicas(session.task(), devices)?;
     let data = session.data();
     let options = SessionOptions {
         knn_every: 0,
@@ -109,30 +97,80 @@ where
         ..session.options().clone()
     };
     let writer = plan.share(0).index == 0;
+    run_peers(
+        plan,
+        replicas,
+        devices,
+        |trainer| {
+            *session.task_mut() = trainer;
+            drive(
+                session,
+                plan.run_dir,
+                progress,
+                |trainer, data| match writer {
+                    true => knn(trainer, data),
+                    false => Ok(None),
+                },
+            )
+        },
+        |trainer| {
+            let mut follower = Session::new(trainer, data, options.clone());
+            drive(&mut follower, None, &mut Silent, |_, _| Ok(None))
+        },
+    )
+}
+
+impl PeerPlan<'_> {
+    /// One copy of `template` per local peer, on its device (`devices[p]` for peer p).
+    pub(crate) fn replicas<B: CollectiveBackend>(
+        &self,
+        template: &Trainer<B>,
+        devices: &[B::Device],
+    ) -> Result<Vec<Trainer<B>>> {
+        (0..self.peers)
+            .map(|p| template.replicate(Arc::new(Peer::new(self.share(p))), &devices[p]))
+            .collect()
+    }
+}
+
+/// Runs this machine's peers, one thread each: `replicas[0]` through `lead` on this thread,
+/// the others through `follow`. Each first joins the collective (and, with other nodes,
+/// checks the shared settings and takes the first peer's state). The error that stopped
+/// them is returned, not a peer's stopping because another did.
+pub(crate) fn run_peers<B: CollectiveBackend>(
+    plan: &PeerPlan,
+    mut replicas: Vec<Trainer<B>>,
+    devices: &[B::Device],
+    lead: impl FnOnce(Trainer<B>) -> Result<()>,
+    follow: impl Fn(Trainer<B>) -> Result<()> + Sync,
+) -> Result<()> {
+    let config = plan.collective_config()?;
+    if let Some(node) = &plan.node {
+        node.reach_coordinator()?;
+    }
+    let followers = replicas.split_off(1);
+    let first = replicas.remove(0);
     // A failed run earlier in this process may have left the collective half-joined.
     reset_collective::<B::InnerBackend>();
+    let join_and = |mut trainer: Trainer<B>, device: &B::Device| {
+        join_nodes(&mut trainer, plan, device)?;
+        Ok(trainer)
+    };
     let outcomes = std::thread::scope(|scope| {
         let handles: Vec<_> = followers
             .into_iter()
             .enumerate()
-            .map(|(p, mut trainer)| {
-                let (options, config) = (options.clone(), config.clone());
-                let device = devices[(p + 1) % devices.len()].clone();
+            .map(|(p, trainer)| {
+                let (config, device, follow) = (config.clone(), &devices[p + 1], &follow);
                 scope.spawn(move || {
                     as_peer::<B>(trainer.share(), device.clone(), config, || {
-                        join_nodes(&mut trainer, plan, &device)?;
-                        let mut follower = Session::new(trainer, data, options);
-                        drive(&mut follower, None, &mut Silent, |_, _| Ok(None))
+                        follow(join_and(trainer, device)?)
                     })
                 })
             })
             .collect();
-        let lead = as_peer::<B>(plan.share(0), devices[0].clone(), config, || {
-            join_nodes(session.task_mut(), plan, &devices[0])?;
-            match writer {
-                true => drive(session, plan.run_dir, progress, knn),
-                false => drive(session, None, progress, |_, _| Ok(None)),
-            }
+        let lead = as_peer::<B>(first.share(), devices[0].clone(), config, || {
+            lead(join_and(first, &devices[0])?)
         });
         let mut outcomes = vec![lead];
         for (p, handle) in handles.into_iter().enumerate() {
@@ -148,7 +186,7 @@ where
 
 /// With other nodes: every peer checks the shared settings, then takes the first peer's
 /// state (weights, optimiser, position, parameter ids).
-pub(crate) fn join_nodes<B: CollectiveBackend>(
+fn join_nodes<B: CollectiveBackend>(
     trainer: &mut Trainer<B>,
     plan: &PeerPlan,
     device: &B::Device,

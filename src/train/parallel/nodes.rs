@@ -39,6 +39,13 @@ impl NodePlan {
         Ok(())
     }
 
+    /// Where node `rank` is reached when no address is given: 127.0.0.1 and the port after
+    /// the coordinator's plus the rank, so that several nodes can share one machine.
+    pub fn default_node_address(coordinator: &str, rank: usize) -> Result<String> {
+        let port = port_of(coordinator, "coordinator")? as usize + 1 + rank;
+        Ok(format!("127.0.0.1:{port}"))
+    }
+
     /// burn-collective's configuration for `local` peers on this node.
     pub fn collective_config(&self, local: usize) -> Result<CollectiveConfig> {
         let parse = |address: &str| {
