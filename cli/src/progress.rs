@@ -75,16 +75,16 @@ impl Progress for Bar {
 /// started: with several machines a peer that died (kill -9, a lost link) leaves the
 /// others waiting in burn-collective, which has no timeout of its own. Checkpoints are
 /// written atomically, so ending at any moment leaves a run that resumes.
-pub struct Watchdog<P: Progress> {
-    inner: P,
+pub struct Watchdog<'a> {
+    inner: &'a mut dyn Progress,
     last_beat: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
     timeout: std::time::Duration,
     armed: bool,
 }
 
-impl<P: Progress> Watchdog<P> {
+impl<'a> Watchdog<'a> {
     /// Watches `inner`'s progress.
-    pub fn new(inner: P, timeout: std::time::Duration) -> Self {
+    pub fn new(inner: &'a mut dyn Progress, timeout: std::time::Duration) -> Self {
         Self {
             inner,
             last_beat: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
@@ -117,14 +117,9 @@ impl<P: Progress> Watchdog<P> {
             }
         });
     }
-
-    /// The watched progress.
-    pub fn inner(&self) -> &P {
-        &self.inner
-    }
 }
 
-impl<P: Progress> Progress for Watchdog<P> {
+impl Progress for Watchdog<'_> {
     fn start(&mut self, total: usize, done: usize) {
         self.beat();
         self.arm();

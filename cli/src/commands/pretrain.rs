@@ -122,31 +122,21 @@ impl BackendTask for PretrainTask {
             resume: self.args.resume,
             stop_after_epoch: self.args.stop_after_epoch,
         };
-        let bar = Bar::new(self.config.epochs);
+        let mut bar = Bar::new(self.config.epochs);
         match self.node {
-            None => {
-                let mut bar = bar;
-                pretrain::<B>(&self.config, &data, &options, &mut bar, &device)?;
-                bar.finish();
-            }
+            None => pretrain::<B>(&self.config, &data, &options, &mut bar, &device)?,
             Some(node) => {
                 eprintln!(
                     "node {} of {}: coordinator {}, reached by the others at {}",
                     node.rank, node.nodes, node.coordinator, node.node_address
                 );
                 let timeout = Duration::from_secs(self.args.node.peer_timeout);
-                let mut watched = Watchdog::new(bar, timeout);
-                pretrain_on_nodes::<B>(
-                    &self.config,
-                    &data,
-                    &options,
-                    Some(node),
-                    &mut watched,
-                    &device,
-                )?;
-                watched.inner().finish();
+                let mut watched = Watchdog::new(&mut bar, timeout);
+                let node = Some(node);
+                pretrain_on_nodes::<B>(&self.config, &data, &options, node, &mut watched, &device)?
             }
-        }
+        };
+        bar.finish();
         Ok(())
     }
 }
@@ -156,8 +146,11 @@ pub fn peers_summary<B: CollectiveBackend>(config: &PretrainConfig, device: &B::
     if config.devices <= 1 {
         return String::new();
     }
-    let mut devices = simclr::train::parallel::peer_devices::<B>(device, config.devices);
-    devices.dedup();
+    let devices = simclr::train::parallel::peer_devices::<B>(device, config.devices);
+    // Peers share devices in turn where there are fewer: count each device once.
+    let distinct = (0..devices.len())
+        .filter(|&i| !devices[..i].contains(&devices[i]))
+        .count();
     let batch_norm = match config.sync_batch_norm {
         true => "synchronised",
         false => "per peer",
@@ -166,8 +159,8 @@ pub fn peers_summary<B: CollectiveBackend>(config: &PretrainConfig, device: &B::
         ", {} peers × {} images on {} device{}, BatchNorm {batch_norm}",
         config.devices,
         config.batch_size / config.devices,
-        devices.len(),
-        if devices.len() == 1 { "" } else { "s" }
+        distinct,
+        if distinct == 1 { "" } else { "s" }
     )
 }
 
