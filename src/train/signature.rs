@@ -171,5 +171,14 @@ mod tests {
             weight_hash::<Cpu, _>(&model),
             weight_hash::<Cpu, _>(&changed)
         );
+        // Running statistics are state, not weights: peers with their own BatchNorm
+        // statistics differ in them and still hold the same weights.
+        let mut restated = model.clone().load_record(model.clone().into_record());
+        let stem = &mut restated.encoder.bn1;
+        stem.running_mean = burn::module::RunningState::new(stem.running_mean.value() + 1.0);
+        assert_eq!(
+            weight_hash::<Cpu, _>(&model),
+            weight_hash::<Cpu, _>(&restated)
+        );
     }
 }
