@@ -1,50 +1,52 @@
 #!/usr/bin/env bash
-# One-shot GPU check (about 5-8 minutes on an H200): build with CUDA, time full training
-# steps at batch 512 / width 64, then pretrain on CIFAR-10 for a few epochs and print
-# views/s and kNN accuracy per epoch.
+# The GPU check, on the GPU machine, from the kit that scripts/gpu-kit.sh lays out in .gpu/
+# (that machine has CUDA, Python and PyTorch, but no Rust, crates or network):
 #
-#   scripts/gpu-check.sh [CIFAR10_DIR_OR_BATCH_FILE] [EPOCHS]
+#   scripts/gpu-check.sh              # there: with the device tool, carry [".gpu"]
+#   scripts/gpu-check.sh --rehearse   # here: the same sections at tiny sizes on the CPU
 #
-# The data may be the full cifar-10-batches-bin folder or a single data_batch_N.bin (a
-# smaller copy to carry to a remote machine); a single batch has no test split, so the
-# kNN monitor is then skipped.
+# Sections (scripts/gpu_check.py): nvidia-smi; `bench` on CUDA at width 64 and 16, batch
+# 512 (warm-up excluded); the same step in PyTorch on the same GPU, fp32 and bf16 autocast,
+# and the ratio; a 3-epoch CIFAR-10 pretraining on the kit's 10,000 images with the kNN
+# monitor; `embed` of its encoder on CUDA and on the CPU, features compared (relative
+# 1e-4); `bench` on the GPU's Vulkan through wgpu. Within 8 minutes; writes
+# $OUT/gpu-check.log and $OUT/gpu-check.json (a temporary folder when OUT is unset).
+#
+# --rehearse uses the binary that cargo built here (SIMCLR_BIN, else the debug build), a
+# small CIFAR-10 part packed from SIMCLR_CIFAR10_DIR (the synthetic set when unset), the CPU
+# backend, and wgpu (lavapipe) for the embed comparison where the binary has it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data="${1:-${SIMCLR_CIFAR10_DIR:-../shared/datasets/cifar-10-batches-bin}}"
-epochs="${2:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}"
+out="${OUT:-$(mktemp -d)}"
+mkdir -p "$out"
 
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-echo "== build (release, cuda)"
-time cargo build --release -p simclr-cli --features cuda
-bin="$CARGO_TARGET_DIR/release/simclr"
-
-echo "== bench: batch 512, width 64"
-"$bin" bench --backend cuda --batch-size 512 --width 64 --steps 10 --warmup 3
-echo "== bench: batch 512, width 16"
-"$bin" bench --backend cuda --batch-size 512 --width 16 --steps 10 --warmup 3
-
-echo "== pretrain on CIFAR-10: $epochs epochs, paper recipe"
-run="$(mktemp -d)/run"
-time "$bin" pretrain --backend cuda --data "$data" --preset paper --epochs "$epochs" \
-    --warmup-epochs 1 --run-dir "$run"
-cat "$run/metrics.csv"
-
-# Several GPUs: data-parallel scaling at a fixed global batch per GPU (weak scaling: each
-# GPU keeps 512 images), views/s and efficiency against one GPU.
-gpus="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l || echo 0)"
-if [ "$gpus" -gt 1 ]; then
-    echo "== multi-device: 1 to $gpus GPUs, 512 images per GPU, width 64, --sync-bn"
-    one=""
-    for n in $(seq 1 "$gpus"); do
-        line="$("$bin" bench --backend cuda --batch-size $((512 * n)) --width 64 --steps 10 \
-            --warmup 3 --devices "$n" --sync-bn)"
-        echo "$line"
-        views="$(echo "$line" | sed -E 's/.*"views_per_s":([0-9.e+-]+).*/\1/')"
-        [ -z "$one" ] && one="$views"
-        awk -v n="$n" -v v="$views" -v one="$one" \
-            'BEGIN { printf "   %d GPU(s): %.0f views/s, scaling efficiency %.1f%%\n", n, v, 100 * v / (n * one) }'
-    done
-else
-    echo "== multi-device: skipped ($gpus GPU visible)"
+if [ "${1:-}" = "--rehearse" ]; then
+    bin="${SIMCLR_BIN:-${CARGO_TARGET_DIR:-target}/debug/simclr}"
+    [ -x "$bin" ] || { echo "no simclr binary at $bin: cargo build -p simclr-cli first" >&2; exit 2; }
+    data=()
+    if [ -n "${SIMCLR_CIFAR10_DIR:-}" ]; then
+        part="$(mktemp -d)"
+        trap 'rm -rf "$part"' EXIT
+        python3 scripts/gpu_check.py pack-cifar --from "$SIMCLR_CIFAR10_DIR" \
+            --out "$part/cifar10-part.tar.gz" --train 512 --test 256
+        data=(--data "$part/cifar10-part.tar.gz")
+    fi
+    python3 scripts/gpu_check.py run --rehearse --bin "$bin" "${data[@]}" --out "$out"
+    exit
 fi
+
+kit=.gpu
+[ -f "$kit/simclr.xz" ] || { echo "no kit in $kit: run scripts/gpu-kit.sh here first" >&2; exit 2; }
+# The Vulkan loader for wgpu (the device image has NVIDIA's driver but maybe no loader);
+# these packages unpack safely over / (the device tool's README).
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+    for deb in "$kit"/debs/*.deb; do dpkg -x "$deb" /; done
+    ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
+bin="$(mktemp -d)/simclr"
+xz -dc "$kit/simclr.xz" >"$bin"
+chmod +x "$bin"
+"$bin" --version
+exec python3 scripts/gpu_check.py run --bin "$bin" --data "$kit/cifar10-part.tar.gz" --out "$out"

@@ -1,5 +1,5 @@
-"""The SimCLR training step of `simclr bench`, in PyTorch fp32 on the CPU, for
-scripts/bench-vs-pytorch.sh.
+"""The SimCLR training step of `simclr bench` in PyTorch, for scripts/bench-vs-pytorch.sh
+(fp32 on the CPU) and scripts/gpu_check.py (CUDA, fp32 and bf16 autocast).
 
 Same work as the Rust step: a batch of 32x32 uint8 images, two augmented views on the
 compute device (random resized crop + flip by bilinear sampling, colour jitter, random
@@ -58,11 +58,13 @@ class ResNet18(nn.Module):
 
 
 def two_views(pixels, generator):
-    """Batched SimCLR augmentation of uint8 [N, 32, 32, 3] images into [2N, 3, 32, 32]."""
+    """Batched SimCLR augmentation of uint8 [N, 32, 32, 3] images into [2N, 3, 32, 32],
+    on the images' device."""
     n = pixels.shape[0]
+    device = pixels.device
     x = pixels.permute(0, 3, 1, 2).float().div(255).repeat(2, 1, 1, 1)
     m = 2 * n
-    rand = lambda *s: torch.rand(*s, generator=generator)
+    rand = lambda *s: torch.rand(*s, generator=generator, device=device)
     area = 0.08 + 0.92 * rand(m)
     ratio = torch.exp(math.log(3 / 4) + (math.log(4 / 3) - math.log(3 / 4)) * rand(m))
     w = torch.sqrt(area * ratio).clamp(max=1)
@@ -70,7 +72,7 @@ def two_views(pixels, generator):
     cx = (1 - w) * (2 * rand(m) - 1)
     cy = (1 - h) * (2 * rand(m) - 1)
     flip = torch.where(rand(m) < 0.5, -1.0, 1.0)
-    theta = torch.zeros(m, 2, 3)
+    theta = torch.zeros(m, 2, 3, device=device)
     theta[:, 0, 0], theta[:, 0, 2] = w * flip, cx
     theta[:, 1, 1], theta[:, 1, 2] = h, cy
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
@@ -87,8 +89,8 @@ def two_views(pixels, generator):
     x = jitter * y + (1 - jitter) * x
     to_gray = (rand(m) < 0.2).float().view(m, 1, 1, 1)
     x = to_gray * gray(x).expand_as(x) + (1 - to_gray) * x
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+    mean = torch.tensor([0.4914, 0.4822, 0.4465], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.2470, 0.2435, 0.2616], device=device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
@@ -108,23 +110,35 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: autocast"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        # Its fastest convolution algorithms, as a PyTorch user would run.
+        torch.backends.cudnn.benchmark = True
     torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator(device=device).manual_seed(0)
     encoder = ResNet18(args.width)
     head = nn.Sequential(
         nn.Linear(encoder.dim, encoder.dim), nn.ReLU(), nn.Linear(encoder.dim, 128)
     )
-    model = nn.Sequential(encoder, head)
+    model = nn.Sequential(encoder, head).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (args.batch_size, 32, 32, 3), dtype=torch.uint8)
+    pixels = torch.randint(0, 256, (args.batch_size, 32, 32, 3), dtype=torch.uint8).to(device)
+    autocast = torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"
+    )
     times = []
     for i in range(args.warmup + args.steps):
         start = time.perf_counter()
         views = two_views(pixels, generator)
-        loss = nt_xent(model(views), 0.5)
+        with autocast:
+            loss = nt_xent(model(views).float(), 0.5)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -135,7 +149,10 @@ def main():
     print(
         json.dumps(
             {
-                "backend": "pytorch-cpu",
+                "backend": f"pytorch-{device.type}-{args.precision}",
+                "device": torch.cuda.get_device_name(device)
+                if device.type == "cuda"
+                else "cpu",
                 "torch": torch.__version__,
                 "threads": torch.get_num_threads(),
                 "batch_size": args.batch_size,

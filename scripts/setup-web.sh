@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# One-time setup for the browser app and its tests: the wasm32 target (and a nightly
-# toolchain with rust-src for the threaded worker), wasm-bindgen-cli at
+# One-time setup for the browser app and the GPU code path's tests: the wasm32 target (and
+# a nightly toolchain with rust-src for the threaded worker), wasm-bindgen-cli at
 # the version in Cargo.lock, trunk, wasm-opt (binaryen 116), Debian's Chromium +
-# ChromeDriver, and the e2e test's npm packages. Safe to run again: what is already there
-# is kept.
+# ChromeDriver, Mesa's lavapipe (a Vulkan device on the CPU, for the native wgpu tests),
+# and the e2e test's npm packages. Safe to run again: what is already there is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,12 +32,17 @@ if ! wasm-opt --version 2>/dev/null | grep -q 'version 116'; then
     cargo install wasm-opt --version 0.116.1
 fi
 
+packages=()
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update && apt-get install -y chromium chromium-driver
-    else
-        sudo apt-get update && sudo apt-get install -y chromium chromium-driver
-    fi
+    packages+=(chromium chromium-driver)
+fi
+if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q libvulkan.so.1; then
+    packages+=(mesa-vulkan-drivers libvulkan1)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y "${packages[@]}"
 fi
 
 (cd tests/e2e && npm ci --no-audit --no-fund)

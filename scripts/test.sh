@@ -2,7 +2,8 @@
 # Every check CI runs, on a fresh machine too: installs what the tests need
 # (scripts/setup-web.sh: wasm32 target, wasm-bindgen-cli, trunk, wasm-opt, Chromium, npm packages;
 # it keeps what is already there), then formatting, lints, docs, unit and CLI tests, the
-# wasm32 and CUDA builds, the browser app's wasm-bindgen tests and end-to-end test.
+# wgpu backend against the CPU on lavapipe, the GPU check's rehearsal, the wasm32 and CUDA
+# builds, the browser app's wasm-bindgen tests and end-to-end test.
 # Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset, except under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,12 @@ step "cargo doc (the library and the CPU kernels)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr -p simclr-kernels
 step "cargo test (library, CPU kernels and CLI)"
 cargo test
+step "the GPU code path on lavapipe (Burn's wgpu backend on Mesa's CPU Vulkan driver)"
+cargo test -p simclr --features wgpu --lib wgpu_agreement
+cargo test -p simclr-cli --features wgpu --test wgpu
+step "GPU check rehearsal (scripts/gpu-check.sh --rehearse: the device script at tiny sizes)"
+# The binary the wgpu CLI tests just built (CPU and wgpu), before the CUDA build replaces it.
+SIMCLR_BIN="$CARGO_TARGET_DIR/debug/simclr" scripts/gpu-check.sh --rehearse
 step "wasm32 check of the library"
 cargo check -p simclr --target wasm32-unknown-unknown --lib --no-default-features --features flex
 step "CUDA build"

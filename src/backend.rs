@@ -38,6 +38,19 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// Every backend, in the order the CLI lists them.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Cpu, BackendKind::Wgpu, BackendKind::Cuda];
+
+    /// The backends this binary was compiled with, by name: "cpu, wgpu".
+    pub fn compiled_names() -> String {
+        let names: Vec<&str> = Self::ALL
+            .iter()
+            .filter(|kind| kind.compiled())
+            .map(|kind| kind.name())
+            .collect();
+        names.join(", ")
+    }
+
     /// The backend's name as the CLI spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -136,7 +149,7 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> crate::Result<T::
 /// Burn panics inside device initialisation when no driver or adapter exists: run one tiny
 /// operation first and turn such a panic into an error.
 #[cfg(all(not(target_arch = "wasm32"), any(feature = "wgpu", feature = "cuda")))]
-fn probe<B: burn::tensor::backend::Backend>(
+pub(crate) fn probe<B: burn::tensor::backend::Backend>(
     kind: BackendKind,
     device: &B::Device,
 ) -> crate::Result<()> {

@@ -33,3 +33,5 @@ pub use error::{Error, Result};
 mod golden_check;
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(all(test, feature = "wgpu", feature = "flex"))]
+mod wgpu_agreement;

@@ -24,6 +24,22 @@ pub fn cifar10_dir() -> Option<PathBuf> {
     }
 }
 
+/// The default wgpu device, checked with one read-back; the wgpu tests fail without one
+/// (CI has Mesa's lavapipe, a Vulkan driver on the CPU).
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device() -> burn::backend::wgpu::WgpuDevice {
+    let device = burn::backend::wgpu::WgpuDevice::default();
+    if let Err(e) =
+        crate::backend::probe::<crate::backend::Wgpu>(crate::backend::BackendKind::Wgpu, &device)
+    {
+        panic!(
+            "the wgpu tests need a Vulkan device; on Debian, scripts/setup-web.sh installs \
+             lavapipe (mesa-vulkan-drivers): {e}"
+        );
+    }
+    device
+}
+
 /// Every encoder tensor (weights and BatchNorm buffers) by name, sorted: a comparison that
 /// ignores the safetensors header's metadata order.
 pub fn encoder_tensors<B: burn::prelude::Backend>(

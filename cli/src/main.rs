@@ -7,7 +7,7 @@ mod layering;
 mod output;
 mod progress;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Large freed buffers kept for the next training step instead of going back to the
 /// kernel (fresh pages cost a page fault each: see `simclr_kernels::BlockCache`).
@@ -50,8 +50,22 @@ pub enum Command {
     Coordinator(commands::coordinator::CoordinatorArgs),
 }
 
+/// `--version`: the version and the compute backends this binary was built with, so that
+/// a script (scripts/gpu_check.py) can tell what a prebuilt binary runs on.
+fn long_version() -> &'static str {
+    let text = format!(
+        "{} (backends: {})",
+        env!("CARGO_PKG_VERSION"),
+        simclr::backend::BackendKind::compiled_names()
+    );
+    // Built once per process; clap keeps a `&'static str`.
+    Box::leak(text.into_boxed_str())
+}
+
 fn run() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let matches = Cli::command().long_version(long_version()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.command {
         Command::Pretrain(args) => commands::pretrain::run(*args),
         Command::Export(args) => commands::export::run(args),
         Command::Embed(args) => commands::embed::run(args),

@@ -351,11 +351,12 @@ fn metadata_normalization(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::backend::{AutodiffCpu, Cpu};
     use crate::model::resnet::{ResNetConfig, Stem};
     use burn::module::AutodiffModule;
+    use burn::tensor::backend::AutodiffBackend;
 
     fn reference() -> (Vec<u8>, std::path::PathBuf) {
         let path = crate::test_support::reference_dir().join("resnet18_w16_cifar.safetensors");
@@ -426,10 +427,16 @@ mod tests {
 
     #[test]
     fn reproduces_pytorch_features_in_train_and_eval_mode() {
+        check_pytorch_features::<AutodiffCpu>(&Default::default());
+    }
+
+    /// The reference ResNet-18 (`shared/reference/resnet18_w16_cifar.safetensors`) loaded
+    /// on backend `B` gives PyTorch's features with BatchNorm in training and in eval mode,
+    /// within 1e-3 of the largest feature (float32 against float64).
+    pub(crate) fn check_pytorch_features<B: AutodiffBackend>(device: &B::Device) {
         let (bytes, path) = reference();
-        let device = Default::default();
         let (encoder, normalization) =
-            encoder_from_bytes::<AutodiffCpu>(&bytes, &path, &device).expect("load");
+            encoder_from_bytes::<B>(&bytes, &path, device).expect("load");
         assert_eq!(encoder.config().width, 16);
         assert_eq!(normalization.expect("metadata").mean[0], 0.4914);
         let file = SafeTensors::deserialize(&bytes).unwrap();
@@ -438,8 +445,7 @@ mod tests {
         let (h_eval, _) = read_f32(&file, &path, "expected.h_eval").unwrap();
         let (h_train, _) = read_f32(&file, &path, "expected.h_train").unwrap();
 
-        let images =
-            Tensor::<AutodiffCpu, 4>::from_data(TensorData::new(input.clone(), shape), &device);
+        let images = Tensor::<B, 4>::from_data(TensorData::new(input.clone(), shape), device);
         let train = encoder.forward(images).into_data().to_vec::<f32>().unwrap();
         assert_close(&train, &h_train, "h_train");
 
@@ -448,7 +454,7 @@ mod tests {
             path: &path,
         };
         let encoder = walk(encoder, &mut recover).unwrap();
-        let images = Tensor::<Cpu, 4>::from_data(TensorData::new(input, shape), &device);
+        let images = Tensor::<B::InnerBackend, 4>::from_data(TensorData::new(input, shape), device);
         let eval = encoder
             .valid()
             .forward(images)
