@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Lays out .gpu/ (git-ignored), what a GPU machine without Rust needs for
-# scripts/gpu-check.sh: the release `simclr` built here with CUDA and wgpu, stripped and
-# xz-compressed; the first 10,000 CIFAR-10 training images and as many test images as fit
-# (from SIMCLR_CIFAR10_DIR, as a .tar.gz the archive loader reads); and the Vulkan loader
-# packages (libvulkan1 and friends, for wgpu on the GPU's Vulkan driver). Fails above
-# 60 MiB: the device tool carries 64 MiB with the working tree.
+# scripts/gpu-check.sh: the release `simclr` built here with CUDA and wgpu (and so with
+# Burn's autotune), stripped and xz-compressed; the first 10,000 CIFAR-10 training images
+# and as many test images as fit (from SIMCLR_CIFAR10_DIR, as a .tar.gz the archive loader
+# reads); and the Vulkan loader packages (libvulkan1 and friends, for wgpu on the GPU's
+# Vulkan driver). Fails above 60 MiB: the device tool carries 64 MiB with the working tree.
 #
 #   scripts/gpu-kit.sh        then, with the device tool: run scripts/gpu-check.sh, carry [".gpu"]
 set -euo pipefail

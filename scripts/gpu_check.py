@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -152,8 +153,11 @@ def tail(text, lines=25) -> str:
 
 
 def last_line(text: str) -> str:
-    lines = [l for l in text.strip().splitlines() if l.strip()]
-    return lines[-1] if lines else "(nothing on stderr)"
+    """The last line that names an error (a traceback ends in notes), else the last."""
+    lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
+    # simclr's "error: …" or Python's "torch.AcceleratorError: …".
+    errors = [l for l in lines if re.match(r"error:|[\w.]+(Error|Exception): ", l)]
+    return (errors or lines or ["(nothing on stderr)"])[-1]
 
 
 def brief(entry: dict) -> str:
