@@ -79,6 +79,19 @@ pub enum Error {
         /// The settings that may change on resume.
         changeable: String,
     },
+    /// Another process is training into this run folder (it holds the folder's lock): wait
+    /// for it to end, stop it, or choose another folder.
+    #[error(
+        "{}: in use by {}; wait for that run to end or stop it, or choose another folder",
+        folder.display(),
+        holder.map_or("another process".to_string(), |pid| format!("process {pid}"))
+    )]
+    RunInUse {
+        /// The run folder.
+        folder: PathBuf,
+        /// The process id the holder wrote into the lock file, when readable.
+        holder: Option<u32>,
+    },
     /// A data-parallel peer failed, or the collective between the peers did: every peer
     /// stopped; the run continues from its last checkpoint with the same command and
     /// `--resume`.

@@ -63,7 +63,7 @@ pub fn train_supervised<B: AutodiffBackend>(
         stop_after_epoch: options.stop_after_epoch,
     };
     let mut session = Session::new(trainer, data, session_options);
-    start(&mut session, options)?;
+    let _lock = start(&mut session, options)?;
     if let Some(run) = options.run_dir {
         run.save_json(CONFIG_FILE, config)?;
     }

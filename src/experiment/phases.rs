@@ -97,6 +97,9 @@ pub fn run_experiment<B: CollectiveBackend>(
     device: &B::Device,
 ) -> Result<ExperimentResults> {
     config.validate()?;
+    // The study's folder is this process's for the whole study (each phase's run folder
+    // inside it has a lock of its own as well).
+    let _lock = crate::train::run_lock::RunLock::acquire(root)?;
     let study = RunDir::new(root);
     if let Some(saved) = study.load_json::<ExperimentConfig>(EXPERIMENT_FILE)? {
         // Its finished phases are reused: they must be what these settings would give.

@@ -9,6 +9,7 @@ use crate::train::config::PretrainConfig;
 use crate::train::parallel::{peer_devices, train_on_peers, NodePlan, PeerPlan};
 use crate::train::resume_check::{check_resume, PRETRAIN_CHANGEABLE};
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
+use crate::train::run_lock::RunLock;
 use crate::train::session::{Session, SessionOptions, TrainingTask, LOSS_READ_EVERY};
 use crate::train::step::Trainer;
 use crate::Result;
@@ -90,6 +91,7 @@ pub fn pretrain_on_nodes<B: CollectiveBackend>(
     let run_dir = options
         .run_dir
         .filter(|_| node.as_ref().is_none_or(|n| n.rank == 0));
+    let mut _lock = None;
     if let Some(run) = run_dir {
         if options.resume && run.has_run() {
             let saved = run.load_config()?;
@@ -99,7 +101,7 @@ pub fn pretrain_on_nodes<B: CollectiveBackend>(
             run_dir,
             ..*options
         };
-        start(&mut session, &options)?;
+        _lock = start(&mut session, &options)?;
         run.save_config(&resolved)?;
     }
     let knn = |trainer: &Trainer<B>, data: &Dataset| {
@@ -155,18 +157,25 @@ fn shared_settings(config: &PretrainConfig, dataset: &Dataset) -> Vec<(&'static 
     ]
 }
 
-/// Resumes `session` from the run folder when asked.
+/// Takes the run folder's lock (see [`RunLock`]) and resumes `session` from the folder
+/// when asked. The lock is returned: hold it until the session is done.
 pub fn start<B: AutodiffBackend, T: TrainingTask<B>>(
     session: &mut Session<B, T>,
     options: &PretrainOptions,
-) -> Result<()> {
-    if let (Some(run), true) = (options.run_dir, options.resume) {
+) -> Result<Option<RunLock>> {
+    let Some(run) = options.run_dir else {
+        return Ok(None);
+    };
+    // Before anything in the folder is read or removed: the temporary files below may be
+    // another live process's writes.
+    let lock = RunLock::acquire(run.root())?;
+    if options.resume {
         run.remove_stale_temp_files()?;
         if !run.last_checkpoint().exists() {
             // Stopped or killed before its first checkpoint: nothing of it was kept (the
             // metrics are rewritten from the session at the first epoch's end), so it
             // starts over.
-            return Ok(());
+            return Ok(Some(lock));
         }
         let checkpoint = run.load_checkpoint()?;
         let (metrics, steps) = (run.load_metrics()?, run.load_steps()?);
@@ -176,7 +185,7 @@ pub fn start<B: AutodiffBackend, T: TrainingTask<B>>(
             run.restore_copy(session.position().epoch)?;
         }
     }
-    Ok(())
+    Ok(Some(lock))
 }
 
 /// Runs `session` until it finishes, waiting for each read-back; `knn` measures the kNN

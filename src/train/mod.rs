@@ -16,6 +16,8 @@ pub mod optim;
 pub mod parallel;
 pub mod resume_check;
 pub mod run_dir;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod run_lock;
 pub mod session;
 pub mod signature;
 pub mod step;
