@@ -1,13 +1,21 @@
 //! The binary on Burn's wgpu backend: embed, pretrain and bench through the command line,
 //! on whatever Vulkan device the machine has (CI: Mesa's lavapipe, on the CPU). Built and
 //! run only with the feature: `cargo test -p simclr-cli --features wgpu --test wgpu`.
-#![cfg(feature = "wgpu")]
 
+#[cfg(not(feature = "wgpu"))]
+#[test]
+#[ignore = "built without wgpu: cargo test -p simclr-cli --features wgpu --test wgpu"]
+fn the_wgpu_tests_need_the_wgpu_feature() {}
+
+#[cfg(feature = "wgpu")]
 mod common;
+#[cfg(feature = "wgpu")]
 use common::{csv, ok, read_npy, TINY_BENCH};
+#[cfg(feature = "wgpu")]
 use std::path::PathBuf;
 
 /// The reference ResNet-18 (width 16, trained BatchNorm statistics) from PyTorch.
+#[cfg(feature = "wgpu")]
 fn reference_encoder() -> PathBuf {
     std::env::var_os("SIMCLR_REFERENCE_DIR")
         .map(PathBuf::from)
@@ -15,6 +23,7 @@ fn reference_encoder() -> PathBuf {
         .join("resnet18_w16_cifar.safetensors")
 }
 
+#[cfg(feature = "wgpu")]
 #[test]
 fn embed_on_wgpu_matches_the_cpu() {
     let tmp = tempfile::tempdir().unwrap();
@@ -56,6 +65,7 @@ fn embed_on_wgpu_matches_the_cpu() {
     assert!(worst <= 1e-4, "features differ by {worst:e} (relative)");
 }
 
+#[cfg(feature = "wgpu")]
 #[test]
 fn pretrain_and_bench_run_on_wgpu() {
     let tmp = tempfile::tempdir().unwrap();
