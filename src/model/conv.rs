@@ -37,8 +37,10 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 /// # Shapes
 /// - `x`: `[N, C_in, H, W]` → `[N, C_out, ⌈H/s⌉, ⌈W/s⌉]`
 fn pointwise_strided<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Tensor<B, 4>> {
-    let unpadded = matches!(conv.padding, PaddingConfig2d::Valid)
-        || matches!(conv.padding, PaddingConfig2d::Explicit(0, 0, 0, 0));
+    let unpadded = matches!(
+        conv.padding,
+        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+    );
     if conv.kernel_size != [1, 1] || conv.stride == [1, 1] || !unpadded {
         return None;
     }
