@@ -12,50 +12,21 @@ use simclr::experiment::{ExperimentConfig, ExperimentPreset};
 use simclr::train::config::{Preset, PretrainConfig};
 use simclr::train::resume_check::check_resume;
 use simclr::train::run_dir::RunDir;
+use simclr::train::settings::{apply_file, layer_json, switch_named_optimizer};
 use std::path::Path;
 
 /// The preset of a fresh `pretrain` without `--preset`.
 pub const DEFAULT_PRESET: Preset = Preset::Paper;
 
-fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
-    match (base, overlay) {
-        (serde_json::Value::Object(base), serde_json::Value::Object(overlay)) => {
-            for (key, value) in overlay {
-                merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-            }
-        }
-        (base, overlay) => *base = overlay,
-    }
-}
-
-/// `base` with the keys of a TOML or JSON file laid over it.
-pub fn read_config_file<T>(path: &Path, base: &T) -> Result<T>
-where
-    T: serde::Serialize + serde::de::DeserializeOwned,
-{
+/// A TOML or JSON configuration file, parsed.
+fn read_file(path: &Path) -> Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let overlay: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
+    Ok(if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?
     } else {
         toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?
-    };
-    let mut value = serde_json::to_value(base)?;
-    merge(&mut value, overlay);
-    // A misspelt key would otherwise be dropped without a word, and the run would go on
-    // with the value the user meant to change.
-    let mut unknown = Vec::new();
-    let config = serde_ignored::deserialize(value, |key| unknown.push(format!("`{key}`")))
-        .with_context(|| format!("{}: invalid configuration", path.display()))?;
-    if !unknown.is_empty() {
-        bail!(
-            "{}: unknown key{} {} (the keys are those of a run's config.json)",
-            path.display(),
-            if unknown.len() == 1 { "" } else { "s" },
-            unknown.join(", ")
-        );
-    }
-    Ok(config)
+    })
 }
 
 /// The configuration from run folder (on resume), preset, file and flags, in that order.
@@ -71,43 +42,10 @@ pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConf
         })
     };
     if let Some(file) = &args.config {
-        config = read_config_file(file, &config)?;
+        config = apply_file(&config, read_file(file)?, file)?;
     }
     args.data.apply(&mut config.dataset)?;
-    let o = &mut config.optimizer;
-    if let Some(kind) = &args.optimizer {
-        let kind: simclr::train::optim::OptimizerKind = parse(kind)?;
-        if args.lr.is_none() && kind != o.kind {
-            // A different optimiser family without a rate: take that family's usual rate.
-            o.lr = if kind.scales_with_batch() { 1.0 } else { 1e-3 };
-        }
-        o.kind = kind;
-    }
-    set(&mut o.lr, args.lr);
-    set(&mut o.weight_decay, args.weight_decay);
-    set(&mut o.warmup_epochs, args.warmup_epochs);
-    set(&mut config.epochs, args.epochs);
-    if args.max_steps.is_some() {
-        config.max_steps = args.max_steps;
-    }
-    set(&mut config.batch_size, args.batch_size);
-    set(&mut config.width, args.width);
-    set(&mut config.temperature, args.temperature);
-    set(&mut config.color_jitter_strength, args.color_jitter);
-    set(&mut config.seed, args.seed);
-    set(&mut config.knn_every, args.knn_every);
-    set(&mut config.checkpoint_every, args.checkpoint_every);
-    if let Some(stem) = &args.stem {
-        config.stem = Some(parse(stem)?);
-    }
-    if args.blur.is_some() {
-        config.blur = args.blur;
-    }
-    if let Some(backend) = &args.backend {
-        config.backend = parse(backend)?;
-    }
-    set(&mut config.devices, args.devices);
-    set(&mut config.sync_batch_norm, args.sync_bn);
+    let config = args.overlay()?.apply(config);
     config.validate()?;
     Ok(config)
 }
@@ -124,7 +62,13 @@ pub fn experiment_config(args: &ExperimentArgs) -> Result<ExperimentConfig> {
     let preset: ExperimentPreset = parse(&args.preset)?;
     let mut config = ExperimentConfig::preset(preset);
     if let Some(file) = &args.config {
-        config = read_config_file(file, &config)?;
+        let overlay = read_file(file)?;
+        switch_named_optimizer(
+            &mut config.pretrain.optimizer,
+            &overlay,
+            "/pretrain/optimizer/kind",
+        )?;
+        config = layer_json(&config, overlay, file)?;
     }
     if let Some(path) = &args.data {
         config.pretrain.dataset.path = Some(path.clone());
@@ -205,4 +149,61 @@ pub fn by_preset(help: &str, value: fn(&PretrainConfig) -> String) -> String {
         .map(|(v, names)| format!("{v} ({})", names.join(", ")))
         .collect();
     format!("{help} [default: {}]", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cli, Command};
+    use clap::Parser;
+    use simclr::train::optim::{OptimizerConfig, OptimizerKind};
+    use simclr::train::settings::PretrainOverlay;
+
+    fn pretrain_args(flags: &[&str]) -> PretrainArgs {
+        let line = ["simclr", "pretrain"].iter().chain(flags);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Pretrain(args) => *args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    /// The command line's half of "a preset with the same choices is the same run in the
+    /// terminal and the tab" (the page's half: `web/tests/app.rs`): `--preset P
+    /// --optimizer O` is the library's overlay with that optimiser alone. Before the one
+    /// rule, the CLI kept the preset's warm-up (small + LARS warmed up for 1 epoch, the
+    /// page for 10).
+    #[test]
+    fn every_preset_and_optimizer_is_the_pages_run() {
+        let empty = RunDir::new(tempfile::tempdir().unwrap().path().join("run"));
+        for preset in Preset::ALL {
+            for kind in OptimizerKind::ALL {
+                let args = pretrain_args(&["--preset", preset.name(), "--optimizer", kind.name()]);
+                let cli = pretrain_config(&args, &empty).unwrap();
+                let flags = PretrainOverlay {
+                    optimizer: Some(kind),
+                    ..Default::default()
+                };
+                let core = flags.apply(PretrainConfig::preset(preset));
+                assert_eq!(cli, core, "{preset} + {kind}");
+                if kind != PretrainConfig::preset(preset).optimizer.kind {
+                    assert_eq!(
+                        cli.optimizer,
+                        OptimizerConfig::usual(kind),
+                        "{preset} + {kind}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_rate_given_with_the_switch_wins_and_zero_clears_the_step_limit() {
+        let empty = RunDir::new(tempfile::tempdir().unwrap().path().join("run"));
+        let args = pretrain_args(&["--optimizer", "adam", "--lr", "0.002", "--epochs", "5"]);
+        let config = pretrain_config(&args, &empty).unwrap();
+        assert_eq!(config.optimizer.lr, 0.002);
+        assert_eq!(config.optimizer.warmup_epochs, 1.0, "Adam's usual warm-up");
+        let args = pretrain_args(&["--preset", "tiny", "--max-steps", "0"]);
+        assert_eq!(pretrain_config(&args, &empty).unwrap().max_steps, None);
+    }
 }

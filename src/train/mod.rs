@@ -19,5 +19,6 @@ pub mod run_dir;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod run_lock;
 pub mod session;
+pub mod settings;
 pub mod signature;
 pub mod step;

@@ -3,10 +3,10 @@
 //! line.
 
 use serde::{Deserialize, Serialize};
-use simclr::model::Stem;
 pub use simclr::train::config::Preset;
 use simclr::train::config::PretrainConfig;
-use simclr::train::optim::{OptimizerConfig, OptimizerKind};
+use simclr::train::optim::OptimizerKind;
+use simclr::train::settings::PretrainOverlay;
 
 /// Where the worker computes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,31 +49,15 @@ impl ComputeChoice {
     }
 }
 
-/// Everything the page lets the user set for a run.
+/// Everything the page lets the user set for a run: a preset and the changes laid over
+/// it by the core's one rule ([`PretrainOverlay::apply`]), so that a preset with the same
+/// changes is the same run here and on the command line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
-    /// Encoder base width (64 is ResNet-18 proper).
-    pub width: usize,
-    /// Encoder stem; from the view size when absent.
-    pub stem: Option<Stem>,
-    /// Side of the augmented views; the images' own when absent.
-    pub image_size: Option<usize>,
-    /// Images per batch.
-    pub batch_size: usize,
-    /// Epochs over the training images.
-    pub epochs: usize,
-    /// Stop after this many steps (0 = run every epoch).
-    pub max_steps: usize,
-    /// Optimiser.
-    pub optimizer: OptimizerKind,
-    /// Base learning rate (scaled by batch / 256 for LARS and SGD).
-    pub lr: f64,
-    /// NT-Xent temperature τ.
-    pub temperature: f64,
-    /// Colour jitter strength `s`.
-    pub color_jitter_strength: f64,
-    /// Seed of every random stream.
-    pub seed: u64,
+    /// The preset the run starts from.
+    pub preset: Preset,
+    /// The settings changed on the page, as `simclr pretrain`'s flags would change them.
+    pub changes: PretrainOverlay,
     /// Training images used (0 = all; the synthetic set's size).
     pub train_images: usize,
     /// Test images used for kNN, probes and t-SNE (0 = all; the synthetic set's size).
@@ -91,21 +75,12 @@ impl Default for RunSettings {
 }
 
 impl RunSettings {
-    /// The settings of a preset.
+    /// The settings of a preset, unchanged.
     pub fn preset(preset: Preset) -> Self {
         let config = PretrainConfig::preset(preset);
         Self {
-            width: config.width,
-            stem: config.stem,
-            image_size: config.image_size,
-            batch_size: config.batch_size,
-            epochs: config.epochs,
-            max_steps: config.max_steps.unwrap_or(0),
-            optimizer: config.optimizer.kind,
-            lr: config.optimizer.lr,
-            temperature: config.temperature,
-            color_jitter_strength: config.color_jitter_strength,
-            seed: config.seed,
+            preset,
+            changes: PretrainOverlay::default(),
             train_images: config
                 .dataset
                 .train_images
@@ -116,16 +91,25 @@ impl RunSettings {
         }
     }
 
-    /// The preset these settings are, if any.
+    /// The preset these settings are, if the changes leave it as it was.
     pub fn matching_preset(&self) -> Option<Preset> {
-        Preset::ALL.into_iter().find(|&p| {
-            let preset = Self {
-                compute: self.compute,
-                start_from_loaded: self.start_from_loaded,
-                ..Self::preset(p)
-            };
-            preset == *self
-        })
+        let unchanged = Self {
+            compute: self.compute,
+            start_from_loaded: self.start_from_loaded,
+            ..Self::preset(self.preset)
+        };
+        let same_run = unchanged.pretrain_config() == self.pretrain_config()
+            && (unchanged.train_images, unchanged.test_images)
+                == (self.train_images, self.test_images);
+        same_run.then_some(self.preset)
+    }
+
+    /// Another optimiser, as `--optimizer` alone would choose it: the rate field goes back
+    /// to that family's usual rate (the core's switching rule) rather than carrying over a
+    /// rate tuned for the previous one.
+    pub fn choose_optimizer(&mut self, kind: OptimizerKind) {
+        self.changes.optimizer = Some(kind);
+        self.changes.lr = None;
     }
 
     /// Synthetic images to generate for the training and test splits.
@@ -134,31 +118,8 @@ impl RunSettings {
         (or(self.train_images, 5000), or(self.test_images, 1000))
     }
 
-    /// The core configuration of the run: the matching preset's (the micro preset's for
-    /// custom settings), with the page's settings.
+    /// The core configuration of the run: the preset's with the changes laid over it.
     pub fn pretrain_config(&self) -> PretrainConfig {
-        let base = PretrainConfig::preset(self.matching_preset().unwrap_or(Preset::Micro));
-        let optimizer = OptimizerConfig {
-            kind: self.optimizer,
-            lr: self.lr,
-            ..if self.optimizer == OptimizerKind::Lars {
-                OptimizerConfig::paper()
-            } else {
-                OptimizerConfig::small()
-            }
-        };
-        PretrainConfig {
-            width: self.width,
-            stem: self.stem,
-            image_size: self.image_size,
-            batch_size: self.batch_size,
-            epochs: self.epochs,
-            max_steps: (self.max_steps > 0).then_some(self.max_steps),
-            temperature: self.temperature,
-            color_jitter_strength: self.color_jitter_strength,
-            seed: self.seed,
-            optimizer,
-            ..base
-        }
+        self.changes.apply(PretrainConfig::preset(self.preset))
     }
 }

@@ -34,7 +34,11 @@ fn presets_are_the_core_table() {
     assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 32, 10));
     assert_eq!(micro.optimizer.kind, OptimizerKind::Adam);
     let paper = RunSettings::preset(Preset::Paper);
-    assert_eq!((paper.width, paper.optimizer), (64, OptimizerKind::Lars));
+    let paper_config = paper.pretrain_config();
+    assert_eq!(
+        (paper_config.width, paper_config.optimizer.kind),
+        (64, OptimizerKind::Lars)
+    );
     // LARS takes the paper's schedule (10 warm-up epochs), Adam the small recipe's (1).
     let paper_recipe = simclr::train::optim::OptimizerConfig::paper();
     let small = simclr::train::optim::OptimizerConfig::small();
@@ -62,11 +66,12 @@ fn presets_are_the_core_table() {
             "{preset}"
         );
     }
-    let custom = RunSettings {
-        width: 6,
-        ..RunSettings::default()
-    };
+    let mut custom = RunSettings::default();
+    custom.changes.width = Some(6);
     assert_eq!(custom.matching_preset(), None);
+    // A change back to the preset's value is the preset again.
+    custom.changes.width = Some(4);
+    assert_eq!(custom.matching_preset(), Some(Preset::Micro));
     // Where it computes is not part of the preset.
     for compute in ComputeChoice::ALL {
         let settings = RunSettings {
@@ -79,14 +84,46 @@ fn presets_are_the_core_table() {
     assert_eq!(RunSettings::default().compute, ComputeChoice::Auto);
 }
 
+/// The page's half of "a preset with the same choices is the same run in the terminal and
+/// the tab": choosing an optimiser on the page gives the configuration of the library's
+/// overlay with that optimiser alone, which is what `simclr pretrain --preset P
+/// --optimizer O` builds (the CLI's half: `cli/src/layering.rs`'s tests). Before the one
+/// rule, the page kept the previous family's rate (small + LARS trained at 1e-3).
+#[wasm_bindgen_test]
+fn choosing_an_optimizer_is_the_command_lines_choice() {
+    use simclr::train::config::PretrainConfig;
+    use simclr::train::optim::OptimizerConfig;
+    use simclr::train::settings::PretrainOverlay;
+    for preset in Preset::ALL {
+        for kind in OptimizerKind::ALL {
+            let mut page = RunSettings::preset(preset);
+            page.changes.lr = Some(0.5);
+            page.choose_optimizer(kind);
+            let flags = PretrainOverlay {
+                optimizer: Some(kind),
+                ..Default::default()
+            };
+            let core = flags.apply(PretrainConfig::preset(preset));
+            assert_eq!(page.pretrain_config(), core, "{preset} + {kind}");
+            if kind != PretrainConfig::preset(preset).optimizer.kind {
+                assert_eq!(
+                    core.optimizer,
+                    OptimizerConfig::usual(kind),
+                    "{preset} + {kind}"
+                );
+            }
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn the_step_limit_reaches_the_core() {
     assert_eq!(RunSettings::default().pretrain_config().max_steps, None);
-    let capped = RunSettings {
-        max_steps: 7,
-        ..RunSettings::default()
-    };
+    let mut capped = RunSettings::default();
+    capped.changes.max_steps = Some(7);
     assert_eq!(capped.pretrain_config().max_steps, Some(7));
+    capped.changes.max_steps = Some(0);
+    assert_eq!(capped.pretrain_config().max_steps, None);
     assert_eq!(RunSettings::default().synthetic_sizes(), (1024, 512));
     let all = RunSettings {
         train_images: 0,

@@ -1,6 +1,6 @@
 //! `simclr pretrain`: SimCLR pretraining into a run folder.
 
-use crate::args::{DataArgs, NodeArgs};
+use crate::args::{parse, DataArgs, NodeArgs};
 use crate::layering::{by_preset, pretrain_config, DEFAULT_PRESET};
 use crate::progress::{Bar, Watchdog};
 use anyhow::{bail, Result};
@@ -11,6 +11,7 @@ use simclr::train::config::{Preset, PretrainConfig};
 use simclr::train::driver::{pretrain, pretrain_on_nodes, PretrainOptions};
 use simclr::train::parallel::NodePlan;
 use simclr::train::run_dir::RunDir;
+use simclr::train::settings::{advisories, PretrainOverlay};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,7 +38,8 @@ pub struct PretrainArgs {
     /// End this invocation after epoch N (continue later with --resume)
     #[arg(long, value_name = "N")]
     pub stop_after_epoch: Option<usize>,
-    /// Stop after N steps; the learning-rate schedule ends there [default: every epoch's]
+    /// Stop after N steps; the learning-rate schedule ends there; 0 = every epoch's
+    /// [default: every epoch's]
     #[arg(long, value_name = "N")]
     pub max_steps: Option<usize>,
     /// Images per batch
@@ -92,6 +94,33 @@ pub struct PretrainArgs {
     pub sync_bn: Option<bool>,
     #[command(flatten)]
     pub node: NodeArgs,
+}
+
+impl PretrainArgs {
+    /// The settings these flags change, in the library's one language for them.
+    pub fn overlay(&self) -> Result<PretrainOverlay> {
+        Ok(PretrainOverlay {
+            optimizer: self.optimizer.as_deref().map(parse).transpose()?,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            warmup_epochs: self.warmup_epochs,
+            epochs: self.epochs,
+            max_steps: self.max_steps,
+            batch_size: self.batch_size,
+            width: self.width,
+            stem: self.stem.as_deref().map(parse).transpose()?,
+            image_size: None,
+            temperature: self.temperature,
+            color_jitter_strength: self.color_jitter,
+            blur: self.blur,
+            seed: self.seed,
+            knn_every: self.knn_every,
+            checkpoint_every: self.checkpoint_every,
+            backend: self.backend.as_deref().map(parse).transpose()?,
+            devices: self.devices,
+            sync_batch_norm: self.sync_bn,
+        })
+    }
 }
 
 struct PretrainTask {
@@ -192,6 +221,11 @@ pub fn run(args: PretrainArgs) -> Result<()> {
         );
     }
     let config = pretrain_config(&args, &run)?;
+    if writes {
+        for advice in advisories(&config) {
+            eprintln!("warning: {advice}");
+        }
+    }
     let kind = config.backend;
     dispatch(
         kind,

@@ -32,6 +32,14 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
+    /// Every optimiser, in the order menus and help list them.
+    pub const ALL: [OptimizerKind; 4] = [
+        OptimizerKind::Lars,
+        OptimizerKind::Sgd,
+        OptimizerKind::Adam,
+        OptimizerKind::Adamw,
+    ];
+
     /// The name as the CLI spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -110,6 +118,31 @@ impl OptimizerConfig {
             lr: 1e-3,
             warmup_epochs: 1.0,
             ..Self::paper()
+        }
+    }
+
+    /// A family's usual settings: the paper's for LARS and SGD (rate 1.0 scaled by batch /
+    /// 256, 10 warm-up epochs), the small runs' for Adam and AdamW (rate 1e-3, one warm-up
+    /// epoch).
+    pub fn usual(kind: OptimizerKind) -> Self {
+        let base = if kind.scales_with_batch() {
+            Self::paper()
+        } else {
+            Self::small()
+        };
+        Self { kind, ..base }
+    }
+
+    /// These settings with the optimiser switched to `kind`: unchanged for the same family,
+    /// else that family's [`usual`](Self::usual) settings, since a rate or warm-up tuned for
+    /// one family is no starting point for another (LARS's rate of 1.0 would blow Adam up,
+    /// Adam's 1e-3 would leave LARS idle). The one home of this rule: flags, configuration
+    /// files and the page all switch through it.
+    pub fn switched_to(self, kind: OptimizerKind) -> Self {
+        if kind == self.kind {
+            self
+        } else {
+            Self::usual(kind)
         }
     }
 

@@ -54,11 +54,9 @@ pub fn Charts() -> impl IntoView {
             .with(|r| r.iter().map(|p| (p.step as f64, p.loss)).collect());
         let chance = state.trained_with.with(|s| {
             s.as_ref().map(|s| {
-                let level = chance_loss(s.batch_size);
-                (
-                    format!("chance: ln(2·{} − 1) = {level:.2}", s.batch_size),
-                    level,
-                )
+                let batch = s.pretrain_config().batch_size;
+                let level = chance_loss(batch);
+                (format!("chance: ln(2·{batch} − 1) = {level:.2}"), level)
             })
         });
         chart(axes("NT-Xent loss", "step", "loss"), "loss", points, chance)

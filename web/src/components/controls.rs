@@ -106,10 +106,11 @@ fn plan(state: RunState) -> String {
         Some(d) => (d.name.clone(), images_used(d, &settings)),
         None => ("synthetic".into(), settings.synthetic_sizes()),
     });
-    let steps = settings.pretrain_config().total_steps(train);
+    let config = settings.pretrain_config();
+    let steps = config.total_steps(train);
     format!(
         "Start trains a width-{} ResNet-18 with SimCLR on {train} {images} images: {steps} \
          steps of {} images, two augmented views each. Then probe it with a few labels below.",
-        settings.width, settings.batch_size,
+        config.width, config.batch_size,
     )
 }

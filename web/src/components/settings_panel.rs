@@ -40,6 +40,13 @@ fn parse_into<T: std::str::FromStr>(target: &mut T, text: &str) {
     }
 }
 
+/// A change laid over the preset when the text parses.
+fn change<T: std::str::FromStr>(target: &mut Option<T>, text: &str) {
+    if let Ok(value) = text.parse() {
+        *target = Some(value);
+    }
+}
+
 fn stem_key(stem: Option<Stem>) -> &'static str {
     stem.map_or("auto", Stem::name)
 }
@@ -66,13 +73,13 @@ pub fn SettingsPanel() -> impl IntoView {
     };
     let on_stem = move |ev| {
         let key = event_target_value(&ev);
-        state.settings.update(|s| s.stem = key.parse().ok());
+        state.settings.update(|s| s.changes.stem = key.parse().ok());
     };
     let on_optimizer = move |ev| {
         let key = event_target_value(&ev);
-        state
-            .settings
-            .update(|s| parse_into::<OptimizerKind>(&mut s.optimizer, &key));
+        if let Ok(kind) = key.parse::<OptimizerKind>() {
+            state.settings.update(|s| s.choose_optimizer(kind));
+        }
     };
     let on_compute = move |ev| {
         if let Some(choice) = ComputeChoice::from_key(&event_target_value(&ev)) {
@@ -105,10 +112,10 @@ pub fn SettingsPanel() -> impl IntoView {
             </label>
             <details class="advanced" data-testid="advanced">
                 <summary>"advanced: network, optimiser, data"</summary>
-                {number(("width", "channels of the first stage; 64 is ResNet-18, cost grows with its square"), "width", "1", |s| s.width.to_string(), |s, t| parse_into(&mut s.width, t))}
+                {number(("width", "channels of the first stage; 64 is ResNet-18, cost grows with its square"), "width", "1", |s| s.pretrain_config().width.to_string(), |s, t| change(&mut s.changes.width, t))}
                 <label>
                     <span>"stem"</span>
-                    <select data-testid="setting-stem" on:change=on_stem prop:value=move || state.settings.with(|s| stem_key(s.stem)) disabled=disabled>
+                    <select data-testid="setting-stem" on:change=on_stem prop:value=move || state.settings.with(|s| stem_key(s.pretrain_config().stem)) disabled=disabled>
                         <option value="auto">"auto (from image size)"</option>
                         <option value="cifar">"cifar (3×3, no max-pool)"</option>
                         <option value="imagenet">"imagenet (7×7, max-pool)"</option>
@@ -116,25 +123,25 @@ pub fn SettingsPanel() -> impl IntoView {
                     <small class="help">"the first layer: small images keep their resolution with the cifar stem"</small>
                 </label>
                 {number(("image size", "side of the augmented views in pixels; 0 keeps the images' own"), "image-size", "1",
-                    |s| s.image_size.unwrap_or(0).to_string(),
-                    |s, t| if let Ok(n) = t.parse::<usize>() { s.image_size = (n > 0).then_some(n) })}
-                {number(("batch size", "images per step; each gives two views, the others' views are the negatives"), "batch-size", "1", |s| s.batch_size.to_string(), |s, t| parse_into(&mut s.batch_size, t))}
-                {number(("epochs", "passes over the training images"), "epochs", "1", |s| s.epochs.to_string(), |s, t| parse_into(&mut s.epochs, t))}
-                {number(("max steps", "end the run after this many steps; 0 runs every epoch"), "max-steps", "1", |s| s.max_steps.to_string(), |s, t| parse_into(&mut s.max_steps, t))}
+                    |s| s.pretrain_config().image_size.unwrap_or(0).to_string(),
+                    |s, t| change(&mut s.changes.image_size, t))}
+                {number(("batch size", "images per step; each gives two views, the others' views are the negatives"), "batch-size", "1", |s| s.pretrain_config().batch_size.to_string(), |s, t| change(&mut s.changes.batch_size, t))}
+                {number(("epochs", "passes over the training images"), "epochs", "1", |s| s.pretrain_config().epochs.to_string(), |s, t| change(&mut s.changes.epochs, t))}
+                {number(("max steps", "end the run after this many steps; 0 runs every epoch"), "max-steps", "1", |s| s.pretrain_config().max_steps.unwrap_or(0).to_string(), |s, t| change(&mut s.changes.max_steps, t))}
                 <label>
                     <span>"optimiser"</span>
-                    <select data-testid="setting-optimizer" on:change=on_optimizer prop:value=move || state.settings.with(|s| s.optimizer.name()) disabled=disabled>
-                        {[OptimizerKind::Adam, OptimizerKind::Adamw, OptimizerKind::Lars, OptimizerKind::Sgd]
+                    <select data-testid="setting-optimizer" on:change=on_optimizer prop:value=move || state.settings.with(|s| s.pretrain_config().optimizer.kind.name()) disabled=disabled>
+                        {OptimizerKind::ALL
                             .into_iter()
                             .map(|k| view! { <option value=k.name()>{k.name()}</option> })
                             .collect_view()}
                     </select>
-                    <small class="help">"Adam for small batches; LARS is the paper's, for batches of 256 and up"</small>
+                    <small class="help">"Adam for small batches; LARS is the paper's, for batches of 256 and up; switching takes the family's usual rate and warm-up"</small>
                 </label>
-                {number(("learning rate", "peak rate after warm-up; LARS and SGD scale it by batch / 256"), "lr", "any", |s| s.lr.to_string(), |s, t| parse_into(&mut s.lr, t))}
-                {number(("temperature τ", "of the contrastive loss; lower sharpens it on the hardest negatives"), "temperature", "any", |s| s.temperature.to_string(), |s, t| parse_into(&mut s.temperature, t))}
-                {number(("colour jitter strength", "how much brightness, contrast, saturation and hue change between views"), "jitter", "any", |s| s.color_jitter_strength.to_string(), |s, t| parse_into(&mut s.color_jitter_strength, t))}
-                {number(("seed", "of the initial weights, the image order and the augmentations"), "seed", "1", |s| s.seed.to_string(), |s, t| parse_into(&mut s.seed, t))}
+                {number(("learning rate", "peak rate after warm-up; LARS and SGD scale it by batch / 256"), "lr", "any", |s| s.pretrain_config().optimizer.lr.to_string(), |s, t| change(&mut s.changes.lr, t))}
+                {number(("temperature τ", "of the contrastive loss; lower sharpens it on the hardest negatives"), "temperature", "any", |s| s.pretrain_config().temperature.to_string(), |s, t| change(&mut s.changes.temperature, t))}
+                {number(("colour jitter strength", "how much brightness, contrast, saturation and hue change between views"), "jitter", "any", |s| s.pretrain_config().color_jitter_strength.to_string(), |s, t| change(&mut s.changes.color_jitter_strength, t))}
+                {number(("seed", "of the initial weights, the image order and the augmentations"), "seed", "1", |s| s.pretrain_config().seed.to_string(), |s, t| change(&mut s.changes.seed, t))}
                 {number(("training images", "how many to train on; 0 uses them all"), "train-images", "1", |s| s.train_images.to_string(), |s, t| parse_into(&mut s.train_images, t))}
                 {number(("test images", "for the kNN monitor, the probe and t-SNE; 0 uses them all"), "test-images", "1", |s| s.test_images.to_string(), |s, t| parse_into(&mut s.test_images, t))}
             </details>

@@ -246,13 +246,14 @@ impl WorkerState {
             let png = simclr::augment::preview::sprite_png(shown, &indices, 8)?;
             send(scope, Event::Samples(png)).await?;
             // A handful of views: cheap enough for the CPU backend, whatever trains.
-            let augment = settings.pretrain_config().augment()?;
+            let config = settings.pretrain_config();
+            let augment = config.augment()?;
             let png = simclr::augment::preview::pairs_png::<Cpu>(
                 shown,
                 &augment,
                 train::PAIRS_SHOWN,
                 2,
-                settings.seed,
+                config.seed,
                 &Default::default(),
             )?;
             send(scope, Event::Pairs(png)).await?;
