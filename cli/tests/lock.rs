@@ -1,6 +1,6 @@
-//! One owner per run folder: a second process that would train into a folder in use
-//! refuses at once, naming the process that holds it; once that process is gone (even
-//! killed), the same command resumes.
+//! One owner per run folder: a second process that would train or write into a folder in
+//! use refuses at once, naming the process that holds it, while reading the run stays
+//! allowed; once that process is gone (even killed), the same command resumes.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -60,6 +60,16 @@ fn a_second_process_on_a_run_in_use_refuses_and_resumes_once_it_is_free() {
         started.elapsed() < Duration::from_secs(30),
         "refused at once, not after training"
     );
+
+    // Reading the run is allowed while it trains; writing into its folder is not.
+    ok(dir, &["embed", "--run-dir", "run", "--out", "h.npy"]);
+    assert!(dir.join("h.npy").exists());
+    let err = fails(dir, &["embed", "--run-dir", "run", "--out", "run/h.npy"]);
+    assert!(
+        err.contains(&format!("in use by process {}", first.id())),
+        "{err}"
+    );
+    assert!(!run.join("h.npy").exists());
 
     // Killed: the operating system drops its lock, and the same command takes over.
     first.kill().unwrap();

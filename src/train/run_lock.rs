@@ -46,6 +46,21 @@ impl RunLock {
     }
 }
 
+/// The locks of every run folder enclosing `path` (each ancestor holding a [`LOCK_FILE`]),
+/// for a command that writes `path` there (`export`, `embed`): held while it writes, so a
+/// folder that a run is training into refuses the write at once ([`Error::RunInUse`]),
+/// and a run cannot start there meanwhile. Reading a run needs no lock.
+pub fn acquire_enclosing(path: &Path) -> Result<Vec<RunLock>> {
+    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let mut held = Vec::new();
+    for dir in absolute.ancestors().skip(1) {
+        if dir.join(LOCK_FILE).is_file() {
+            held.push(RunLock::acquire(dir)?);
+        }
+    }
+    Ok(held)
+}
+
 /// The process id the holder wrote, if it did.
 fn holder(file: &mut File) -> Option<u32> {
     let mut text = String::new();
@@ -81,5 +96,30 @@ mod tests {
         }
         drop(first);
         RunLock::acquire(&root).expect("free again once the first lock is dropped");
+    }
+
+    #[test]
+    fn a_write_inside_a_folder_in_use_is_refused_and_one_outside_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("study");
+        let inner = root.join("pretrain");
+        let outer = RunLock::acquire(&root).unwrap();
+        let run = RunLock::acquire(&inner).unwrap();
+        drop(run);
+        let out = inner.join("features").join("h.npy");
+        match acquire_enclosing(&out) {
+            Err(Error::RunInUse { folder, .. }) => assert_eq!(folder, root),
+            other => panic!("expected the study's folder in use, got {other:?}"),
+        }
+        assert!(acquire_enclosing(&dir.path().join("h.npy"))
+            .unwrap()
+            .is_empty());
+        drop(outer);
+        let held = acquire_enclosing(&out).unwrap();
+        assert_eq!(held.len(), 2, "the run's folder and the study's");
+        assert!(matches!(
+            RunLock::acquire(&inner),
+            Err(Error::RunInUse { .. })
+        ));
     }
 }

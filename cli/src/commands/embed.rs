@@ -91,6 +91,8 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     for path in [args.out.clone(), labels_path(&args.out)] {
         crate::output::check_out(&path, args.force)?;
     }
+    // Both files go to one folder.
+    let _owner = crate::output::claim(&args.out)?;
     let kind: BackendKind = parse(&args.backend)?;
     let out = args.out.clone();
     let source = args.encoder.source(&args.random)?;

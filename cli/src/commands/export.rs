@@ -23,6 +23,7 @@ pub struct ExportArgs {
 /// Runs `simclr export`.
 pub fn run(args: ExportArgs) -> Result<()> {
     crate::output::check_out(&args.out, args.force)?;
+    let _owner = crate::output::claim(&args.out)?;
     let run = RunDir::new(&args.run_dir);
     let device = Default::default();
     let trained = encoder_source::from_run_dir::<simclr::backend::Cpu>(&run, &device)?;

@@ -52,7 +52,7 @@ pub struct PretrainArgs {
     #[arg(long)]
     pub stem: Option<String>,
     /// Optimizer: lars, sgd, adam or adamw
-    #[arg(long, help = by_preset("Optimizer: lars, sgd, adam or adamw", |c| c.optimizer.kind.to_string()))]
+    #[arg(long, help = by_preset("Optimizer: lars, sgd, adam or adamw; another family than the preset's starts from its usual rate, weight decay and warm-up", |c| c.optimizer.kind.to_string()))]
     pub optimizer: Option<String>,
     /// Base learning rate; LARS/SGD scale it by batch/256
     #[arg(long, help = by_preset("Base learning rate; LARS and SGD scale it by batch/256", |c| c.optimizer.lr.to_string()))]
