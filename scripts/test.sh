@@ -4,7 +4,8 @@
 # it keeps what is already there), then formatting, lints, docs, unit and CLI tests, the
 # wgpu backend against the CPU on lavapipe, the GPU check's rehearsal, the wasm32 and CUDA
 # builds, the browser app's wasm-bindgen tests and end-to-end test.
-# Real-CIFAR tests read SIMCLR_CIFAR10_DIR (skipped when unset, except under CI=true).
+# Real-CIFAR tests read SIMCLR_CIFAR10_DIR: ignored by a plain `cargo test`, run below when it is set
+# (and a failure when it is not under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}"
@@ -25,6 +26,15 @@ step "cargo doc (the library and the CPU kernels)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p simclr -p simclr-kernels
 step "cargo test (library, CPU kernels and CLI)"
 cargo test
+step "tests on the real CIFAR-10 (ignored by a plain cargo test: they need SIMCLR_CIFAR10_DIR)"
+if [ -n "${SIMCLR_CIFAR10_DIR:-}" ]; then
+    cargo test -- --ignored real_cifar10
+elif [ "${CI:-}" = true ]; then
+    echo "SIMCLR_CIFAR10_DIR must be set under CI=true" >&2
+    exit 1
+else
+    echo "skipped: SIMCLR_CIFAR10_DIR is not set (../shared/datasets/cifar-10-batches-bin is missing)"
+fi
 step "the GPU code path on lavapipe (Burn's wgpu backend on Mesa's CPU Vulkan driver)"
 cargo test -p simclr --features wgpu --lib wgpu_agreement
 cargo test -p simclr-cli --features wgpu --test wgpu

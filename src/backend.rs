@@ -173,11 +173,8 @@ pub(crate) fn probe<B: burn::tensor::backend::Backend>(
                 BackendKind::Cuda => "; is an NVIDIA driver installed and a GPU visible?",
                 _ => "; is a GPU adapter (Vulkan, Metal, DX12) available?",
             };
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "device initialisation failed".into());
+            let message = crate::io::contain::panic_text(panic.as_ref())
+                .unwrap_or("device initialisation failed");
             Err(crate::Error::Backend {
                 backend: kind.name().into(),
                 message: format!("{message}{hint}"),

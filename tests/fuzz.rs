@@ -14,6 +14,10 @@ use simclr::train::session::TrainingTask;
 use simclr::train::step::Trainer;
 use std::path::Path;
 
+#[path = "../src/test_support/archive.rs"]
+mod archive;
+use archive::tar_gz;
+
 const DEFAULT_CASES: u32 = 1000;
 
 fn runner() -> TestRunner {
@@ -59,8 +63,11 @@ fn inputs(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Runs `parse` on each input; a panic fails the test with the input that caused it.
-fn fuzz(name: &str, valid: Vec<u8>, parse: impl Fn(&[u8])) {
+/// Runs `parse` (true when it accepts its input) on each input; a panic fails the test
+/// with the input that caused it. The valid seed must be accepted first: mutations of a
+/// seed that is already refused would only ever reach the first rejection path.
+fn fuzz(name: &str, valid: Vec<u8>, parse: impl Fn(&[u8]) -> bool) {
+    assert!(parse(&valid), "{name}: the valid seed input is refused");
     runner()
         .run(&inputs(valid), |bytes| {
             parse(&bytes);
@@ -81,29 +88,12 @@ fn cifar_batch(records: usize) -> Vec<u8> {
         .collect()
 }
 
-fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        let path = format!("cifar-10-batches-bin/{name}");
-        builder
-            .append_data(&mut header, path, data.as_slice())
-            .unwrap();
-    }
-    let tar = builder.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &tar).unwrap();
-    gz.finish().unwrap()
-}
-
 #[test]
 fn cifar_batch_files() {
     fuzz("CIFAR-10 batch", cifar_batch(3), |bytes| {
-        let _ = cifar::parse_batch(bytes, Path::new("data_batch_1.bin"));
-        let _ = upload::from_files(vec![("data_batch_1.bin".into(), bytes.to_vec())]);
+        let batch = cifar::parse_batch(bytes, Path::new("data_batch_1.bin"));
+        let uploaded = upload::from_files(vec![("data_batch_1.bin".into(), bytes.to_vec())]);
+        batch.is_ok() && uploaded.is_ok()
     });
 }
 
@@ -116,7 +106,7 @@ fn cifar_archives() {
     files.push((cifar::TEST_FILE, cifar_batch(2)));
     files.push(("batches.meta.txt", b"airplane\n".to_vec()));
     fuzz("CIFAR-10 archive", tar_gz(&files), |bytes| {
-        let _ = cifar::load_archive(bytes, Path::new("cifar-10-binary.tar.gz"));
+        cifar::load_archive(bytes, Path::new("cifar-10-binary.tar.gz")).is_ok()
     });
 }
 
@@ -124,10 +114,14 @@ fn cifar_archives() {
 fn stl10_files() {
     let image = 3 * 96 * 96;
     let valid: Vec<u8> = (0..2 * image).map(|i| i as u8).collect();
+    let files = |x: Vec<u8>, y: Vec<u8>| vec![("train_X.bin".into(), x), ("train_y.bin".into(), y)];
+    assert!(
+        upload::from_files(files(valid.clone(), vec![1, 10])).is_ok(),
+        "STL-10: the valid seed input is refused"
+    );
     runner()
         .run(&(inputs(valid), inputs(vec![1, 10])), |(x, y)| {
-            let files = vec![("train_X.bin".into(), x), ("train_y.bin".into(), y)];
-            let _ = upload::from_files(files);
+            let _ = upload::from_files(files(x, y));
             Ok(())
         })
         .unwrap_or_else(|e| panic!("STL-10: {e}"));
@@ -141,7 +135,7 @@ fn image_folder_files() {
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     fuzz("image file", png, |bytes| {
-        let _ = folder::decode(bytes, 8, Path::new("cat/1.png"));
+        folder::decode(bytes, 8, Path::new("cat/1.png")).is_ok()
     });
 }
 
@@ -152,7 +146,7 @@ fn safetensors_encoders() {
     let norm = simclr::data::Normalization::cifar10();
     let valid = encoder_to_bytes(&encoder, &norm, 3).unwrap();
     fuzz("safetensors", valid, |bytes| {
-        let _ = encoder_from_bytes::<Cpu>(bytes, Path::new("e.safetensors"), &device);
+        encoder_from_bytes::<Cpu>(bytes, Path::new("e.safetensors"), &device).is_ok()
     });
 }
 
@@ -178,9 +172,9 @@ fn checkpoints() {
     let path = Path::new("last.ckpt");
     // The file as it lies on disk: the checksum stops almost every change.
     fuzz("checkpoint file", valid.encode(), |bytes| {
-        if let Ok(checkpoint) = CheckpointBytes::decode(bytes, path) {
-            let _ = trainer(&config).restore(checkpoint, path);
-        }
+        CheckpointBytes::decode(bytes, path)
+            .and_then(|checkpoint| trainer(&config).restore(checkpoint, path))
+            .is_ok()
     });
     // Sections changed behind a correct checksum: what the records' readers see.
     let sections = (
@@ -208,17 +202,17 @@ fn checkpoints() {
 fn configurations() {
     let valid = serde_json::to_vec_pretty(&tiny_config()).unwrap();
     fuzz("config.json", valid, |bytes| {
-        if let Ok(config) = serde_json::from_slice::<PretrainConfig>(bytes) {
-            if config.validate().is_ok() {
+        match serde_json::from_slice::<PretrainConfig>(bytes) {
+            Ok(config) if config.validate().is_ok() => {
                 let _ = config.total_steps(usize::MAX);
-                let _ = config.augment();
+                config.augment().is_ok()
             }
+            _ => false,
         }
     });
     let study = serde_json::to_vec(&simclr::experiment::ExperimentConfig::default()).unwrap();
     fuzz("experiment.json", study, |bytes| {
-        if let Ok(config) = serde_json::from_slice::<simclr::experiment::ExperimentConfig>(bytes) {
-            let _ = config.validate();
-        }
+        serde_json::from_slice::<simclr::experiment::ExperimentConfig>(bytes)
+            .is_ok_and(|config| config.validate().is_ok())
     });
 }

@@ -5,12 +5,12 @@ use crate::args::parse;
 use crate::commands::experiment::ExperimentArgs;
 use crate::commands::pretrain::PretrainArgs;
 use crate::commands::supervised::SupervisedArgs;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use simclr::eval::probing::check_fraction;
-use simclr::eval::supervised::{SupervisedConfig, CONFIG_FILE};
+use simclr::eval::supervised::SupervisedConfig;
 use simclr::experiment::{ExperimentConfig, ExperimentPreset};
 use simclr::train::config::{Preset, PretrainConfig};
-use simclr::train::resume_check::check_resume;
+use simclr::train::resume;
 use simclr::train::run_dir::RunDir;
 use simclr::train::settings::{apply_file, layer_json, switch_named_optimizer};
 use std::path::Path;
@@ -19,27 +19,28 @@ use std::path::Path;
 pub const DEFAULT_PRESET: Preset = Preset::Paper;
 
 /// A TOML or JSON configuration file, parsed.
-fn read_file(path: &Path) -> Result<serde_json::Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?
+fn read_file(path: &Path) -> simclr::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| simclr::Error::io(path, e))?;
+    let invalid = |format: &str, why: &dyn std::fmt::Display| simclr::Error::ConfigFile {
+        path: path.to_path_buf(),
+        message: format!("invalid {format}: {why}"),
+    };
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| invalid("JSON", &e))
     } else {
-        toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?
-    })
+        toml::from_str(&text).map_err(|e| invalid("TOML", &e))
+    }
 }
 
 /// The configuration from run folder (on resume), preset, file and flags, in that order.
 pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConfig> {
-    // `--resume` in a folder where no run has started yet (killed before its first
-    // write) starts it: the same command continues a run whenever it was killed.
-    let mut config = if args.resume && run.has_run() {
-        run.load_config().context("cannot resume")?
-    } else {
-        PretrainConfig::preset(match &args.preset {
+    let saved = resume::saved_config(run, &resume::PRETRAIN, args.resume)?;
+    let mut config = match saved {
+        Some(saved) => saved,
+        None => PretrainConfig::preset(match &args.preset {
             Some(p) => parse::<Preset>(p)?,
             None => DEFAULT_PRESET,
-        })
+        }),
     };
     if let Some(file) = &args.config {
         config = apply_file(&config, read_file(file)?, file)?;
@@ -86,20 +87,15 @@ pub fn experiment_config(args: &ExperimentArgs) -> Result<ExperimentConfig> {
 /// A supervised run's configuration: the run folder's when resuming, else the defaults,
 /// with the flags laid over it. A resumed run may change only its backend.
 pub fn supervised_config(args: &SupervisedArgs, run: &RunDir) -> Result<SupervisedConfig> {
-    let saved: Option<SupervisedConfig> = run.load_json(CONFIG_FILE)?;
-    match (saved, args.resume) {
-        (Some(saved), true) => {
+    let saved: Option<SupervisedConfig> =
+        resume::saved_config(run, &resume::SUPERVISED, args.resume)?;
+    match saved {
+        Some(saved) => {
             let config = supervised_flags(args, saved.clone())?;
-            let path = run.root().join(CONFIG_FILE);
-            check_resume(&saved, &config, &["backend"], &path)?;
+            resume::check(run, &resume::SUPERVISED, &saved, &config)?;
             Ok(config)
         }
-        (None, true) => bail!("cannot resume: {} holds no supervised run", run.root().display()),
-        (Some(_), false) => bail!(
-            "{} already holds a supervised run; pass --resume to continue it or choose another --run-dir",
-            run.root().display()
-        ),
-        (None, false) => {
+        None => {
             let config = supervised_flags(args, SupervisedConfig::default())?;
             check_fraction(config.label_fraction)?;
             Ok(config)

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod exit;
 mod layering;
 mod output;
 mod progress;
@@ -92,6 +93,6 @@ fn main() {
         for cause in error.chain().skip(1) {
             eprintln!("  caused by: {cause}");
         }
-        std::process::exit(1);
+        std::process::exit(exit::code(&error));
     }
 }

@@ -2,7 +2,8 @@
 //! nothing but training writes into a run's `checkpoints/` folder, and nothing writes into
 //! a run folder while a run trains there.
 
-use anyhow::{bail, Result};
+use crate::exit::usage;
+use anyhow::Result;
 use simclr::train::run_dir::RunDir;
 use simclr::train::run_lock::{acquire_enclosing, RunLock};
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::path::Path;
 /// Refuses `path` as an output unless writing it is safe; then [`claim`] it.
 pub fn check_out(path: &Path, force: bool) -> Result<()> {
     if let Some(run) = RunDir::owning_checkpoints(path) {
-        bail!(
+        usage!(
             "{}: that is the checkpoints folder of the run in {}, which only training writes; \
              pick another --out",
             path.display(),
@@ -18,10 +19,10 @@ pub fn check_out(path: &Path, force: bool) -> Result<()> {
         );
     }
     if path.is_dir() {
-        bail!("{} is a folder; --out takes a file name", path.display());
+        usage!("{} is a folder; --out takes a file name", path.display());
     }
     if path.exists() && !force {
-        bail!(
+        usage!(
             "{} already exists; pass --force to replace it",
             path.display()
         );

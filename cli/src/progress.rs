@@ -137,7 +137,7 @@ impl Progress for Watchdog<'_> {
     }
 }
 
-/// Prints `message` and ends the process with status 1 at once. A peer stuck in a broken
+/// Prints `message` and ends the process at once with the status of an interrupted run. A peer stuck in a broken
 /// collective can hold the standard error lock (panicking threads print backtraces) or
 /// hang the C library's exit handlers, so neither is used.
 fn die(message: &str) -> ! {
@@ -147,12 +147,12 @@ fn die(message: &str) -> ! {
         // touches no Rust state.
         unsafe {
             libc::write(2, message.as_ptr().cast(), message.len());
-            libc::_exit(1)
+            libc::_exit(simclr::error::ErrorKind::Interrupted.exit_code())
         }
     }
     #[cfg(not(unix))]
     {
         eprint!("{message}");
-        std::process::exit(1)
+        std::process::exit(simclr::error::ErrorKind::Interrupted.exit_code())
     }
 }

@@ -1,9 +1,9 @@
 //! End-to-end tests of the `simclr` binary on tiny data in temporary folders.
 
-use std::path::PathBuf;
 
 mod common;
-use common::{csv, fails, ok, read_npy, TINY_BENCH};
+use common::{csv, fails, fails_with, ok, read_npy, TINY_BENCH};
+use common::{DATA, DEVICE, RUN_FOLDER, SETTINGS};
 
 const TINY: &[&str] = &[
     "--preset",
@@ -65,7 +65,11 @@ fn pretrain_export_embed_round_trip() {
     let labels = std::fs::read(dir.join("a.labels.npy")).unwrap();
     assert!(String::from_utf8_lossy(&labels).contains("'shape': (500,)"));
 
-    let err = fails(dir, &["pretrain", "--run-dir", "run", "--preset", "tiny"]);
+    let err = fails_with(
+        dir,
+        &["pretrain", "--run-dir", "run", "--preset", "tiny"],
+        RUN_FOLDER,
+    );
     assert!(err.contains("already holds a run; pass --resume"), "{err}");
 
     // Outputs never destroy data: an existing file needs --force, a run's checkpoints
@@ -96,7 +100,7 @@ fn pretrain_export_embed_round_trip() {
         let err = fails(dir, &["embed", "--run-dir", "run", "--out", out, "--force"]);
         assert!(err.contains("only training writes"), "{out}: {err}");
     }
-    let err = fails(dir, &export("run", true));
+    let err = fails_with(dir, &export("run", true), SETTINGS);
     assert!(err.contains("run is a folder"), "{err}");
     let err = fails(dir, &["embed", "--run-dir", "run", "--out", "b.npy"]);
     assert!(err.contains("b.npy already exists"), "{err}");
@@ -228,23 +232,27 @@ fn bad_input_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("broken.bin"), vec![0u8; 100]).unwrap();
-    let err = fails(dir, &["augment-preview", "--data", "broken.bin"]);
+    let err = fails_with(dir, &["augment-preview", "--data", "broken.bin"], DATA);
     assert!(
         err.contains("broken.bin: size 100 bytes is not a positive multiple"),
         "{err}"
     );
     let err = fails(dir, &["embed", "--weights", "missing.safetensors"]);
     assert!(err.contains("missing.safetensors"), "{err}");
-    let err = fails(dir, &["pretrain", "--data", "nowhere", "--preset", "tiny"]);
+    let err = fails_with(
+        dir,
+        &["pretrain", "--data", "nowhere", "--preset", "tiny"],
+        DATA,
+    );
     assert!(err.contains("nowhere: no such file or folder"), "{err}");
     if !cfg!(feature = "cuda") {
-        let err = fails(dir, &["bench", "--backend", "cuda"]);
+        let err = fails_with(dir, &["bench", "--backend", "cuda"], DEVICE);
         assert!(
             err.contains("built without it; rebuild with `--features cuda`"),
             "{err}"
         );
     }
-    let err = fails(dir, &["pretrain", "--preset", "huge"]);
+    let err = fails_with(dir, &["pretrain", "--preset", "huge"], SETTINGS);
     assert!(err.contains("unknown preset 'huge'"), "{err}");
     // Non-finite and out-of-range settings are refused before any work, by name.
     for (flag, value, setting) in [
@@ -253,7 +261,11 @@ fn bad_input_is_a_clear_error() {
         ("--width", "100000", "invalid width"),
         ("--epochs", "18446744073709551615", "invalid epochs"),
     ] {
-        let err = fails(dir, &["pretrain", "--preset", "tiny", flag, value]);
+        let err = fails_with(
+            dir,
+            &["pretrain", "--preset", "tiny", flag, value],
+            SETTINGS,
+        );
         assert!(err.contains(setting), "{flag} {value}: {err}");
     }
     assert!(!dir
@@ -298,9 +310,10 @@ fn config_files_are_read_and_flags_override_them() {
     assert_eq!(config["image_size"], 32);
 
     std::fs::write(dir.join("bad.toml"), "epochs = [").unwrap();
-    let err = fails(
+    let err = fails_with(
         dir,
         &["pretrain", "--config", "bad.toml", "--run-dir", "other"],
+        SETTINGS,
     );
     assert!(err.contains("bad.toml: invalid TOML"), "{err}");
     std::fs::write(dir.join("bad.json"), r#"{"epochs": "many"}"#).unwrap();
@@ -314,9 +327,10 @@ fn config_files_are_read_and_flags_override_them() {
         "epochz = 1\nwidth = 4\n[optimizer]\nlearning_rate = 0.1\n",
     )
     .unwrap();
-    let err = fails(
+    let err = fails_with(
         dir,
         &["pretrain", "--config", "typo.toml", "--run-dir", "typo"],
+        SETTINGS,
     );
     assert!(
         err.contains("typo.toml: unknown keys `epochz`, `optimizer.learning_rate`"),
@@ -328,22 +342,10 @@ fn config_files_are_read_and_flags_override_them() {
     );
 }
 
-fn cifar10_dir() -> Option<PathBuf> {
-    match std::env::var_os("SIMCLR_CIFAR10_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("SIMCLR_CIFAR10_DIR must be set under CI=true")
-        }
-        None => {
-            eprintln!("skipped: SIMCLR_CIFAR10_DIR is not set");
-            None
-        }
-    }
-}
-
 #[test]
+#[ignore = "real CIFAR-10 from SIMCLR_CIFAR10_DIR: scripts/test.sh runs it (--ignored real_cifar10)"]
 fn real_cifar10_loss_falls() {
-    let Some(cifar) = cifar10_dir() else { return };
+    let cifar = common::cifar10_dir();
     let cifar = std::fs::canonicalize(cifar).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

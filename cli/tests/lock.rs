@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{csv, fails, ok, SMALL_LARS};
+use common::{csv, fails_with, ok, RUN_FOLDER, SMALL_LARS};
 
 /// A run long enough to still be training when the second process starts (five steps an
 /// epoch, 400 epochs).
@@ -51,7 +51,7 @@ fn a_second_process_on_a_run_in_use_refuses_and_resumes_once_it_is_free() {
     let mut resume = run_args();
     resume.push("--resume");
     let started = Instant::now();
-    let err = fails(dir, &resume);
+    let err = fails_with(dir, &resume, RUN_FOLDER);
     assert!(
         err.contains(&format!("in use by process {}", first.id())),
         "{err}"
@@ -64,7 +64,11 @@ fn a_second_process_on_a_run_in_use_refuses_and_resumes_once_it_is_free() {
     // Reading the run is allowed while it trains; writing into its folder is not.
     ok(dir, &["embed", "--run-dir", "run", "--out", "h.npy"]);
     assert!(dir.join("h.npy").exists());
-    let err = fails(dir, &["embed", "--run-dir", "run", "--out", "run/h.npy"]);
+    let err = fails_with(
+        dir,
+        &["embed", "--run-dir", "run", "--out", "run/h.npy"],
+        RUN_FOLDER,
+    );
     assert!(
         err.contains(&format!("in use by process {}", first.id())),
         "{err}"

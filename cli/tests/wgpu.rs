@@ -17,10 +17,7 @@ use std::path::PathBuf;
 /// The reference ResNet-18 (width 16, trained BatchNorm statistics) from PyTorch.
 #[cfg(feature = "wgpu")]
 fn reference_encoder() -> PathBuf {
-    std::env::var_os("SIMCLR_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference"))
-        .join("resnet18_w16_cifar.safetensors")
+    common::reference_dir().join("resnet18_w16_cifar.safetensors")
 }
 
 #[cfg(feature = "wgpu")]

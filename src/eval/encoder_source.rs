@@ -39,7 +39,7 @@ pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<Trai
     let model: SimclrModel<B> = config.model(side).init(device);
     let path = run.last_checkpoint();
     let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
-        .map_err(|e| Error::format(&path, format!("training state: {e}")))?
+        .map_err(|e| crate::train::checkpoint::unreadable(&path, "training state", e))?
         .step;
     let model = load_model(
         model,

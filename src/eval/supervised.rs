@@ -11,8 +11,9 @@ use crate::eval::probing::{label_subset, labelled};
 use crate::model::{Classifier, ResNetConfig, Stem};
 use crate::rng::Rng;
 use crate::train::checkpoint::{pack, unpack, CheckpointBytes};
-use crate::train::driver::{drive, start, PretrainOptions, Progress};
+use crate::train::driver::{drive, PretrainOptions, Progress};
 use crate::train::optim::{ModuleOptimizer, Schedule};
+use crate::train::resume;
 use crate::train::session::{
     epoch_order, Plan, Position, Session, SessionOptions, TaskStep, TrainingTask,
 };
@@ -63,10 +64,20 @@ pub fn train_supervised<B: AutodiffBackend>(
         stop_after_epoch: options.stop_after_epoch,
     };
     let mut session = Session::new(trainer, data, session_options);
-    let _lock = start(&mut session, options)?;
-    if let Some(run) = options.run_dir {
-        run.save_json(CONFIG_FILE, config)?;
-    }
+    let _lock = match options.run_dir {
+        Some(run) => {
+            let lock = resume::take_over(&mut session, run, options.resume, || {
+                let saved = resume::saved_config(run, &resume::SUPERVISED, options.resume)?;
+                match saved {
+                    Some(saved) => resume::check(run, &resume::SUPERVISED, &saved, config),
+                    None => Ok(()),
+                }
+            })?;
+            run.save_json(resume::SUPERVISED.file, config)?;
+            Some(lock)
+        }
+        None => None,
+    };
     drive(&mut session, options.run_dir, progress, |_, _| Ok(None))?;
     let position = session.position();
     let (trainer, _, _) = session.finish();

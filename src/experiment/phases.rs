@@ -13,7 +13,7 @@ use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
 use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
 use crate::train::driver::{pretrain, PretrainOptions, Progress, Silent};
-use crate::train::resume_check::check_resume;
+use crate::train::resume;
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
 use crate::{io::atomic::write_atomic, io::readback, plot, Error, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -76,17 +76,9 @@ pub struct ExperimentResults {
     pub phase_seconds: BTreeMap<String, f64>,
 }
 
-const EXPERIMENT_FILE: &str = "experiment.json";
+/// The study's settings in its folder.
+pub const EXPERIMENT_FILE: &str = "experiment.json";
 const PROBES_FILE: &str = "probes.json";
-/// The study settings that may change when a study continues: where it computes and how
-/// pretraining is monitored, none of which its results depend on.
-const EXPERIMENT_CHANGEABLE: &[&str] = &[
-    "pretrain.backend",
-    "pretrain.knn",
-    "pretrain.knn_every",
-    "pretrain.checkpoint_every",
-    "supervised.backend",
-];
 const PHASES_FILE: &str = "phases.json";
 
 /// Runs (or resumes) the study in folder `root` and writes `report.html` and `report.md`.
@@ -101,10 +93,9 @@ pub fn run_experiment<B: CollectiveBackend>(
     // inside it has a lock of its own as well).
     let _lock = crate::train::run_lock::RunLock::acquire(root)?;
     let study = RunDir::new(root);
-    if let Some(saved) = study.load_json::<ExperimentConfig>(EXPERIMENT_FILE)? {
+    if let Some(saved) = study.load_json::<ExperimentConfig>(resume::STUDY.file)? {
         // Its finished phases are reused: they must be what these settings would give.
-        let path = study.root().join(EXPERIMENT_FILE);
-        check_resume(&saved, config, EXPERIMENT_CHANGEABLE, &path)?;
+        resume::check(&study, &resume::STUDY, &saved, config)?;
     }
     study.save_json(EXPERIMENT_FILE, config)?;
     let mut times: BTreeMap<String, f64> = study.load_json(PHASES_FILE)?.unwrap_or_default();

@@ -5,7 +5,6 @@
 use crate::{Error, Result};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::Once;
 
 thread_local! {
@@ -16,9 +15,12 @@ thread_local! {
 
 static QUIET_HOOK: Once = Once::new();
 
-/// Runs `read` on the bytes of `path`; a panic in it becomes [`Error::Format`] saying
-/// which `what` could not be read.
-pub fn contained<T>(path: &Path, what: &str, read: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Runs `read`; a panic in it becomes the error `on_panic` makes of the panic's message,
+/// and a panic already caught leaves this thread as it found it.
+pub fn contained<T>(
+    read: impl FnOnce() -> Result<T>,
+    on_panic: impl FnOnce(&str) -> Error,
+) -> Result<T> {
     QUIET_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -31,13 +33,19 @@ pub fn contained<T>(path: &Path, what: &str, read: impl FnOnce() -> Result<T>) -
     let outcome = catch_unwind(AssertUnwindSafe(read));
     CONTAINING.with(|c| c.set(was));
     outcome.unwrap_or_else(|payload| {
-        let reason = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "malformed contents".into());
-        Err(Error::format(path, format!("unreadable {what}: {reason}")))
+        Err(on_panic(
+            panic_text(payload.as_ref()).unwrap_or("malformed contents"),
+        ))
     })
+}
+
+/// The message a panic carried (`panic!("…")` gives a `&str` or a `String`), if any: the
+/// one reading of a panic's payload for every place that reports a caught panic.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 #[cfg(test)]
@@ -46,15 +54,12 @@ mod tests {
 
     #[test]
     fn a_panicking_reader_is_an_error_naming_the_file() {
-        let err = contained::<()>(Path::new("last.ckpt"), "model record", || {
-            panic!("Invalid id.")
-        })
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "last.ckpt: unreadable model record: Invalid id."
-        );
-        let fine = contained(Path::new("x"), "record", || Ok(7)).unwrap();
+        let named = |why: &str| Error::format("last.ckpt", format!("unreadable: {why}"));
+        let err = contained::<()>(|| panic!("Invalid id."), named).unwrap_err();
+        assert_eq!(err.to_string(), "last.ckpt: unreadable: Invalid id.");
+        let owned = contained::<()>(|| panic!("{} id", "bad"), named).unwrap_err();
+        assert_eq!(owned.to_string(), "last.ckpt: unreadable: bad id");
+        let fine = contained(|| Ok(7), named).unwrap();
         assert_eq!(fine, 7);
         let later = std::panic::catch_unwind(|| panic!("outside"));
         assert!(later.is_err(), "panics outside still unwind as before");

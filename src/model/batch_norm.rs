@@ -31,9 +31,21 @@ pub fn with_global_statistics<B: Backend, T>(
     forward: impl FnOnce() -> T,
 ) -> T {
     let previous = GLOBAL_STATISTICS.with(|g| g.replace(Some((Box::new(sum), peers))));
-    let out = forward();
-    GLOBAL_STATISTICS.with(|g| g.replace(previous));
-    out
+    // Put back on the way out, a panic's included: the lead peer runs on the caller's
+    // thread, whose later BatchNorms must not sum over peers that are gone.
+    let _restore = RestoreStatistics(Some(previous));
+    forward()
+}
+
+/// Puts this thread's previous statistics hook back when dropped.
+struct RestoreStatistics(Option<Option<(Box<dyn Any>, usize)>>);
+
+impl Drop for RestoreStatistics {
+    fn drop(&mut self) {
+        if let Some(previous) = self.0.take() {
+            GLOBAL_STATISTICS.with(|g| g.replace(previous));
+        }
+    }
 }
 
 /// The number of peers whose equal shares make the batch of BatchNorms of backend `B` on
@@ -276,5 +288,22 @@ mod tests {
         let y = eval.forward(x).into_data().to_vec::<f32>().unwrap();
         let expected0 = (1.0 - rm[0]) / (rv[0] + 1e-5).sqrt();
         assert!((y[0] - expected0).abs() < 1e-5, "{y:?}");
+    }
+
+    #[test]
+    fn a_panic_inside_leaves_no_statistics_hook_behind() {
+        let sum: StatisticSum<Cpu> = Box::new(|statistic| statistic * 2.0);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_global_statistics::<Cpu, ()>(2, sum, || {
+                assert_eq!(global_peers::<Cpu>(), Some(2));
+                panic!("a peer's forward pass fails");
+            })
+        }));
+        assert!(caught.is_err());
+        assert_eq!(
+            global_peers::<Cpu>(),
+            None,
+            "this thread's BatchNorms must use their own batch again"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! named MessagePack at full precision) and the model's shape signature as JSON. Format 1
 //! (no checksum, no signature) is still read.
 
+use crate::error::CheckpointProblem;
 use crate::io::contain::contained;
 use crate::train::optim::ModuleOptimizer;
 use crate::train::signature::{check_signature, shape_signature};
@@ -55,7 +56,7 @@ impl CheckpointBytes {
     /// not match (damaged on disk or in a copy) is refused before anything is read from it.
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
         if bytes.len() < HEAD || &bytes[..8] != MAGIC {
-            return Err(Error::format(path, "not a simclr checkpoint"));
+            return Err(Error::checkpoint(path, CheckpointProblem::NotACheckpoint));
         }
         let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         let body = match version {
@@ -63,20 +64,17 @@ impl CheckpointBytes {
             VERSION => {
                 let crc = bytes
                     .get(HEAD..HEAD + 4)
-                    .ok_or_else(|| Error::format(path, "truncated checkpoint"))?;
+                    .ok_or_else(|| Error::checkpoint(path, CheckpointProblem::Truncated))?;
                 let body = &bytes[HEAD + 4..];
                 if crc32fast::hash(body).to_le_bytes() != crc {
-                    return Err(Error::format(
-                        path,
-                        "damaged checkpoint: its checksum does not match its contents",
-                    ));
+                    return Err(Error::checkpoint(path, CheckpointProblem::Damaged));
                 }
                 body
             }
             _ => {
-                return Err(Error::format(
+                return Err(Error::checkpoint(
                     path,
-                    format!("checkpoint format {version} is not supported"),
+                    CheckpointProblem::UnsupportedFormat(version),
                 ))
             }
         };
@@ -86,7 +84,7 @@ impl CheckpointBytes {
             vec![]
         } else {
             serde_json::from_slice(&sections.next()?)
-                .map_err(|e| Error::format(path, format!("bad shape signature: {e}")))?
+                .map_err(|e| unreadable(path, "shape signature", e))?
         };
         Ok(Self {
             state,
@@ -105,7 +103,7 @@ struct Sections<'a> {
 
 impl Sections<'_> {
     fn next(&mut self) -> Result<Vec<u8>> {
-        let truncated = || Error::format(self.path, "truncated checkpoint");
+        let truncated = || Error::checkpoint(self.path, CheckpointProblem::Truncated);
         let len_bytes: [u8; 8] = self
             .rest
             .get(..8)
@@ -135,10 +133,24 @@ pub fn record_from_bytes<B: Backend, R: Record<B>>(
     device: &B::Device,
     path: &Path,
 ) -> Result<R> {
-    contained(path, "record", || {
-        Recorder::<B>::load(&Bytes::default(), bytes, device)
-            .map_err(|e| Error::format(path, format!("unreadable record: {e}")))
-    })
+    contained(
+        || {
+            Recorder::<B>::load(&Bytes::default(), bytes, device)
+                .map_err(|e| unreadable(path, "record", e))
+        },
+        |why| unreadable(path, "record", why),
+    )
+}
+
+/// A section of the checkpoint at `path` that does not decode.
+pub fn unreadable(path: &Path, section: &'static str, why: impl std::fmt::Display) -> Error {
+    Error::checkpoint(
+        path,
+        CheckpointProblem::Unreadable {
+            section,
+            message: why.to_string(),
+        },
+    )
 }
 
 /// `model` with a checkpoint's model record (`bytes`, saved with `signature`) loaded. A
@@ -190,7 +202,7 @@ where
     S: serde::de::DeserializeOwned,
 {
     let state = serde_json::from_slice(&checkpoint.state)
-        .map_err(|e| Error::format(path, format!("bad training state: {e}")))?;
+        .map_err(|e| unreadable(path, "training state", e))?;
     let model = load_model(model, checkpoint.model, &checkpoint.signature, device, path)?;
     let optim = optim.load_bytes(checkpoint.optimizer, device, path)?;
     Ok((state, model, optim))

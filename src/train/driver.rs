@@ -7,9 +7,8 @@ use crate::model::SimclrModel;
 use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
 use crate::train::parallel::{peer_devices, train_on_peers, NodePlan, PeerPlan};
-use crate::train::resume_check::{check_resume, PRETRAIN_CHANGEABLE};
+use crate::train::resume;
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
-use crate::train::run_lock::RunLock;
 use crate::train::session::{Session, SessionOptions, TrainingTask, LOSS_READ_EVERY};
 use crate::train::step::Trainer;
 use crate::Result;
@@ -93,15 +92,11 @@ pub fn pretrain_on_nodes<B: CollectiveBackend>(
         .filter(|_| node.as_ref().is_none_or(|n| n.rank == 0));
     let mut _lock = None;
     if let Some(run) = run_dir {
-        if options.resume && run.has_run() {
-            let saved = run.load_config()?;
-            check_resume(&saved, &resolved, PRETRAIN_CHANGEABLE, &run.config_path())?;
-        }
-        let options = PretrainOptions {
-            run_dir,
-            ..*options
+        let check = || match resume::saved_config(run, &resume::PRETRAIN, options.resume)? {
+            Some(saved) => resume::check(run, &resume::PRETRAIN, &saved, &resolved),
+            None => Ok(()),
         };
-        _lock = start(&mut session, &options)?;
+        _lock = Some(resume::take_over(&mut session, run, options.resume, check)?);
         run.save_config(&resolved)?;
     }
     let knn = |trainer: &Trainer<B>, data: &Dataset| {
@@ -120,7 +115,7 @@ pub fn pretrain_on_nodes<B: CollectiveBackend>(
             peers: config.devices,
             sync_batch_norm: config.sync_batch_norm,
             run_dir,
-            settings: shared_settings(&resolved, dataset),
+            settings: resume::node_settings(&resolved, dataset),
             node,
         };
         let devices = peer_devices::<B>(device, config.devices);
@@ -134,58 +129,6 @@ pub fn pretrain_on_nodes<B: CollectiveBackend>(
         metrics,
         steps,
     })
-}
-
-/// What every node must agree on: the settings that define the run, a few by name.
-fn shared_settings(config: &PretrainConfig, dataset: &Dataset) -> Vec<(&'static str, u64)> {
-    // Where each node computes and how it is watched may differ.
-    let defining = PretrainConfig {
-        backend: Default::default(),
-        knn: Default::default(),
-        knn_every: 0,
-        checkpoint_every: 0,
-        ..config.clone()
-    };
-    let json = serde_json::to_vec(&defining).unwrap_or_default();
-    vec![
-        ("seed", config.seed),
-        ("width", config.width as u64),
-        ("batch_size", config.batch_size as u64),
-        ("devices", config.devices as u64),
-        ("training images", dataset.train.len() as u64),
-        ("configuration checksum", crc32fast::hash(&json) as u64),
-    ]
-}
-
-/// Takes the run folder's lock (see [`RunLock`]) and resumes `session` from the folder
-/// when asked. The lock is returned: hold it until the session is done.
-pub fn start<B: AutodiffBackend, T: TrainingTask<B>>(
-    session: &mut Session<B, T>,
-    options: &PretrainOptions,
-) -> Result<Option<RunLock>> {
-    let Some(run) = options.run_dir else {
-        return Ok(None);
-    };
-    // Before anything in the folder is read or removed: the temporary files below may be
-    // another live process's writes.
-    let lock = RunLock::acquire(run.root())?;
-    if options.resume {
-        run.remove_stale_temp_files()?;
-        if !run.last_checkpoint().exists() {
-            // Stopped or killed before its first checkpoint: nothing of it was kept (the
-            // metrics are rewritten from the session at the first epoch's end), so it
-            // starts over.
-            return Ok(Some(lock));
-        }
-        let checkpoint = run.load_checkpoint()?;
-        let (metrics, steps) = (run.load_metrics()?, run.load_steps()?);
-        session.resume(checkpoint, &run.last_checkpoint(), metrics, steps)?;
-        if session.keep_checkpoint() {
-            // Killed while copying the kept checkpoint: `last.ckpt` is that epoch's.
-            run.restore_copy(session.position().epoch)?;
-        }
-    }
-    Ok(Some(lock))
 }
 
 /// Runs `session` until it finishes, waiting for each read-back; `knn` measures the kNN
@@ -236,9 +179,11 @@ mod tests {
     use super::*;
     use crate::backend::AutodiffCpu;
     use crate::data::DatasetSpec;
+    use crate::error::{CheckpointProblem, Recovery};
     use crate::eval::knn::KnnConfig;
     use crate::test_support::encoder_tensors;
     use crate::train::config::Preset;
+    use crate::Error;
 
     fn tiny() -> PretrainConfig {
         PretrainConfig {
@@ -414,18 +359,28 @@ mod tests {
             .err()
             .unwrap();
         let text = err.to_string();
-        assert!(text.contains("last.ckpt: damaged checkpoint"), "{text}");
         assert!(
             text.contains("epoch-0002.ckpt (epoch 2) is intact"),
             "{text}"
         );
+        let intact = |epoch| Recovery::IntactCopy {
+            epoch,
+            copy: folder.epoch_checkpoint(epoch),
+        };
+        match err {
+            Error::Checkpoint {
+                path,
+                problem: CheckpointProblem::Damaged,
+                recovery,
+            } => assert_eq!((path, recovery), (last.clone(), intact(2))),
+            other => panic!("expected a damaged last.ckpt, got {other}"),
+        }
         std::fs::write(folder.epoch_checkpoint(2), b"SIMCLRCK").unwrap();
         let err = run(&config, &data, Some(&folder), true, None)
             .err()
             .unwrap();
         assert!(
-            err.to_string()
-                .contains("epoch-0001.ckpt (epoch 1) is intact"),
+            matches!(&err, Error::Checkpoint { recovery, .. } if *recovery == intact(1)),
             "{err}"
         );
         std::fs::copy(folder.epoch_checkpoint(1), &last).unwrap();
@@ -440,9 +395,17 @@ mod tests {
         let err = run(&config, &data, Some(&folder), true, None)
             .err()
             .unwrap();
-        let text = err.to_string();
-        assert!(text.contains("holds a model of another shape"), "{text}");
-        assert!(text.contains("[8, 3, 3, 3] in the file"), "{text}");
+        match err {
+            Error::Checkpoint {
+                problem: CheckpointProblem::ForeignModel { difference },
+                recovery: Recovery::NotAssessed,
+                ..
+            } => assert!(
+                difference.contains("[8, 3, 3, 3] in the file"),
+                "{difference}"
+            ),
+            other => panic!("expected a foreign model, got {other}"),
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod loss_buffer;
 pub mod optim;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod parallel;
-pub mod resume_check;
+pub mod resume;
 pub mod run_dir;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod run_lock;

@@ -1,5 +1,6 @@
 //! A run folder: `config.json`, `metrics.csv`, `checkpoints/last.ckpt` and periodic copies.
 
+use crate::error::Recovery;
 use crate::io::atomic::write_atomic;
 use crate::train::checkpoint::CheckpointBytes;
 use crate::train::config::PretrainConfig;
@@ -7,7 +8,8 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-const CONFIG_FILE: &str = "config.json";
+/// A pretraining run's configuration in its folder.
+pub const CONFIG_FILE: &str = "config.json";
 
 /// One row of `metrics.csv`: the end of an epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,15 +176,16 @@ impl RunDir {
         let path = self.last_checkpoint();
         read_checkpoint(&path).map_err(|err| match err {
             // Damaged contents: only then are the kept copies read, to name a good one.
-            Error::Format { path, message } => {
-                let advice = match self.latest_intact_copy() {
-                    Some((epoch, copy)) => format!(
-                        "{} (epoch {epoch}) is intact: copy it over last.ckpt to resume from it",
-                        copy.display()
-                    ),
-                    None => "no kept copy in checkpoints/ is intact: start the run again".into(),
+            Error::Checkpoint { path, problem, .. } if problem.is_damage() => {
+                let recovery = match self.latest_intact_copy() {
+                    Some((epoch, copy)) => Recovery::IntactCopy { epoch, copy },
+                    None => Recovery::StartAgain,
                 };
-                Error::format(path, format!("{message}; {advice}"))
+                Error::Checkpoint {
+                    path,
+                    problem,
+                    recovery,
+                }
             }
             other => other,
         })

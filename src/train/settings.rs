@@ -155,7 +155,7 @@ pub fn layer_json<T>(base: &T, overlay: serde_json::Value, origin: &std::path::P
 where
     T: Serialize + serde::de::DeserializeOwned,
 {
-    let format = |message: String| Error::Format {
+    let format = |message: String| Error::ConfigFile {
         path: origin.to_path_buf(),
         message,
     };
@@ -304,7 +304,7 @@ mod tests {
         let typo = serde_json::json!({"epoch": 3, "optimizer": {"lr": 0.1}});
         let err = apply_file(&base, typo, Path::new("f.toml")).unwrap_err();
         assert!(
-            matches!(&err, Error::Format { path, message } if path == Path::new("f.toml") && message.contains("`epoch`")),
+            matches!(&err, Error::ConfigFile { path, message } if path == Path::new("f.toml") && message.contains("`epoch`")),
             "{err}"
         );
     }

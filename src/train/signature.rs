@@ -3,6 +3,7 @@
 //! model of another shape is an error before any record is read. And a fingerprint of its
 //! weights, which data-parallel peers compare.
 
+use crate::error::CheckpointProblem;
 use crate::{Error, Result};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -36,9 +37,9 @@ pub fn check_signature(saved: &[String], expected: &[String], path: &Path) -> Re
                 expected.len()
             )
         });
-    Err(Error::format(
+    Err(Error::checkpoint(
         path,
-        format!("holds a model of another shape ({first}); it belongs to another run"),
+        CheckpointProblem::ForeignModel { difference: first },
     ))
 }
 

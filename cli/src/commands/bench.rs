@@ -65,8 +65,10 @@ impl BackendTask for BenchTask {
 /// Runs `simclr bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
     if args.gemm_only {
-        let gflops = simclr::train::bench::gemm_gflops()
-            .ok_or_else(|| anyhow::anyhow!("this binary was built without the CPU backend"))?;
+        let gflops = simclr::train::bench::gemm_gflops().ok_or_else(|| simclr::Error::Backend {
+            backend: "cpu".into(),
+            message: "this binary was built without it".into(),
+        })?;
         println!("{}", serde_json::json!({ "gemm_gflops": gflops }));
         return Ok(());
     }

@@ -3,7 +3,7 @@
 use crate::args::{parse, DataArgs, NodeArgs};
 use crate::layering::{by_preset, pretrain_config, DEFAULT_PRESET};
 use crate::progress::{Bar, Watchdog};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
 use simclr::train::collective::CollectiveBackend;
@@ -214,12 +214,6 @@ pub fn run(args: PretrainArgs) -> Result<()> {
     );
     let node = args.node.plan()?;
     let writes = node.as_ref().is_none_or(|n| n.rank == 0);
-    if writes && !args.resume && run.has_run() {
-        bail!(
-            "{} already holds a run; pass --resume to continue it or choose another --run-dir",
-            run.root().display()
-        );
-    }
     let config = pretrain_config(&args, &run)?;
     if writes {
         for advice in advisories(&config) {

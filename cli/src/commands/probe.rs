@@ -1,7 +1,7 @@
 //! `simclr probe`: linear or MLP probes on frozen features at several label fractions.
 
 use crate::args::{parse, DataArgs, EvalEncoderArgs, RandomInitArgs};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::data::DatasetSpec;
@@ -95,7 +95,12 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         .map(|h| match h.as_str() {
             "linear" => Ok(HeadKind::Linear),
             "mlp" => Ok(HeadKind::Mlp),
-            other => bail!("unknown probe head '{other}' (expected linear or mlp)"),
+            other => Err(simclr::Error::UnknownName {
+                what: "probe head",
+                given: other.into(),
+                expected: "linear or mlp".into(),
+            }
+            .into()),
         })
         .collect::<Result<Vec<_>>>()?;
     let source = args.encoder.source(&args.random)?;

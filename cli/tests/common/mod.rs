@@ -4,6 +4,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../../src/test_support/dirs.rs"]
+mod dirs;
+#[allow(unused_imports)] // Each test file uses some of the helpers.
+pub use dirs::{cifar10_dir, reference_dir};
+
 /// Runs `simclr` with `args` in `dir`.
 pub fn simclr(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_simclr"))
@@ -20,11 +25,35 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `simclr` expecting a reported failure (an exit status of the README's table, not a
+/// panic's 101 or a signal); returns its standard error.
 pub fn fails(dir: &Path, args: &[&str]) -> String {
     let out = simclr(dir, args);
-    assert!(!out.status.success(), "simclr {args:?} should fail");
-    assert_eq!(out.status.code(), Some(1));
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code();
+    assert!(
+        code.is_some_and(|c| (1..=6).contains(&c)),
+        "simclr {args:?} should fail with a reported error, got {:?}:\n{stderr}",
+        out.status
+    );
+    stderr
+}
+
+/// The exit statuses of the README's table.
+pub const SETTINGS: i32 = 2;
+/// Input data.
+pub const DATA: i32 = 3;
+/// A run folder or checkpoint.
+pub const RUN_FOLDER: i32 = 4;
+/// A device or backend.
+pub const DEVICE: i32 = 5;
+
+/// As [`fails`], with exit status `code`.
+pub fn fails_with(dir: &Path, args: &[&str], code: i32) -> String {
+    let out = simclr(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "simclr {args:?}:\n{stderr}");
+    stderr
 }
 
 /// Rows of a CSV file after its header, split into fields.

@@ -47,7 +47,7 @@ pub fn take_traffic() -> Traffic {
 }
 
 /// Runs a collective that sums `bytes` and counts it and its time.
-fn counted<T>(bytes: usize, collective: impl FnOnce() -> T) -> T {
+pub(crate) fn counted<T>(bytes: usize, collective: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
     let out = collective();
     let seconds = start.elapsed().as_secs_f64();
@@ -69,7 +69,32 @@ pub fn take_collective_error() -> Option<CollectiveError> {
     COLLECTIVE_ERROR.with(|e| e.borrow_mut().take())
 }
 
-fn keep_error(error: CollectiveError) {
+/// This thread's collective cells (traffic, a kept error) emptied when made and again when
+/// dropped: held by a peer for its whole run, so that neither a failed nor a panicked peer
+/// leaves a count or an error to the next run on its thread.
+pub(crate) struct FreshCells(());
+
+impl FreshCells {
+    /// Empties the cells until dropped.
+    pub(crate) fn new() -> Self {
+        empty_cells();
+        FreshCells(())
+    }
+}
+
+impl Drop for FreshCells {
+    fn drop(&mut self) {
+        empty_cells();
+    }
+}
+
+fn empty_cells() {
+    TRAFFIC.with(|t| t.set(Traffic::default()));
+    COLLECTIVE_ERROR.with(|e| e.borrow_mut().take());
+}
+
+/// Keeps `error` for [`take_collective_error`] (the first one wins).
+pub(crate) fn keep_error(error: CollectiveError) {
     COLLECTIVE_ERROR.with(|e| {
         e.borrow_mut().get_or_insert(error);
     });

@@ -6,6 +6,7 @@ use super::{
     all_gather, global_nt_xent, sum_gradients, take_collective_error, with_sync_batch_norm,
     CollectiveBackend,
 };
+use crate::error::PeerFailure;
 use crate::model::SimclrModel;
 use crate::train::signature::weight_hash;
 use crate::train::step::{PeerOps, PeerShare};
@@ -32,40 +33,44 @@ impl Peer {
 
     /// A collective failure as this peer's error.
     pub fn error(&self, error: CollectiveError) -> Error {
-        peer_error(self.share, describe(&error))
+        self.failed(describe(&error))
+    }
+
+    /// `failure` as this peer's error.
+    pub fn failed(&self, failure: PeerFailure) -> Error {
+        peer_error(self.share, failure)
     }
 }
 
 /// A failure of peer `share.index`.
-pub fn peer_error(share: PeerShare, message: impl Into<String>) -> Error {
+pub fn peer_error(share: PeerShare, failure: PeerFailure) -> Error {
     Error::Peer {
         peer: share.index,
         peers: share.count,
-        message: message.into(),
+        failure,
     }
 }
 
-/// Why a peer stops when another one failed first.
-const STOPPED_BY_ANOTHER: &str = "another peer stopped, so this one did (continue the run \
-    with the same command and --resume; with several machines, restart the coordinator and \
-    every node)";
-
 /// Whether `error` is a peer stopping because another failed first (not the cause).
 pub fn stopped_by_another(error: &Error) -> bool {
-    matches!(error, Error::Peer { message, .. } if message == STOPPED_BY_ANOTHER)
+    matches!(
+        error,
+        Error::Peer {
+            failure: PeerFailure::StoppedByAnother,
+            ..
+        }
+    )
 }
 
 /// What a collective failure means for the user.
-pub fn describe(error: &CollectiveError) -> String {
+pub fn describe(error: &CollectiveError) -> PeerFailure {
     match error {
         // The local server drops every waiting operation when a peer leaves.
         CollectiveError::LocalServerMissing | CollectiveError::RegisterNotFirstOperation => {
-            STOPPED_BY_ANOTHER.into()
+            PeerFailure::StoppedByAnother
         }
-        CollectiveError::Global(global) => {
-            format!("the link to the other nodes failed: {global:?}")
-        }
-        other => format!("the collective failed: {other:?}"),
+        CollectiveError::Global(global) => PeerFailure::Link(format!("{global:?}")),
+        other => PeerFailure::Collective(format!("{other:?}")),
     }
 }
 
@@ -133,14 +138,12 @@ impl Peer {
         let first = &all[..words.len()];
         for (peer, theirs) in all.chunks(words.len().max(1)).enumerate() {
             if let Some(at) = (0..words.len()).find(|&i| theirs[i] != first[i]) {
-                return Err(peer_error(
-                    self.share,
-                    format!(
-                        "peer {peer} was started with other settings ({}: {} there, {} on peer \
-                         0); start every node with the same settings and data",
-                        settings[at].0, theirs[at], first[at]
-                    ),
-                ));
+                return Err(self.failed(PeerFailure::OtherSettings {
+                    peer,
+                    setting: settings[at].0,
+                    theirs: theirs[at],
+                    first: first[at],
+                }));
             }
         }
         Ok(())
@@ -172,7 +175,7 @@ impl Peer {
             .inner()
             .into_data()
             .to_vec::<f32>()
-            .map_err(|e| peer_error(self.share, format!("{e:?}")))?;
+            .map_err(|e| Error::Device(format!("{e:?}")))?;
         let mut out: Vec<u8> = summed
             .iter()
             .flat_map(|&v| {

@@ -8,8 +8,9 @@
 //! that caused it is the one reported.
 
 use crate::data::Dataset;
+use crate::error::PeerFailure;
 use crate::train::checkpoint::CheckpointBytes;
-use crate::train::collective::{peer_error, CollectiveBackend, Peer};
+use crate::train::collective::{peer_error, CollectiveBackend, FreshCells, Peer};
 use crate::train::driver::{drive, Progress, Silent};
 use crate::train::run_dir::RunDir;
 use crate::train::session::TrainingTask;
@@ -175,7 +176,7 @@ pub(crate) fn run_peers<B: CollectiveBackend>(
         let mut outcomes = vec![lead];
         for (p, handle) in handles.into_iter().enumerate() {
             let joined = handle.join().unwrap_or_else(|panic| {
-                Err(peer_error(plan.share(p + 1), panic_message(panic.as_ref())))
+                Err(peer_error(plan.share(p + 1), panicked(panic.as_ref())))
             });
             outcomes.push(joined);
         }
@@ -219,11 +220,12 @@ pub(crate) fn as_peer<B: CollectiveBackend>(
     work: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let id = PeerId(share.index as u32);
+    let _cells = FreshCells::new();
     let outcome = register::<B::InnerBackend>(id, device, config)
         .map_err(|e| Peer::new(share).error(e))
         .and_then(|()| {
             catch_unwind(AssertUnwindSafe(work))
-                .unwrap_or_else(|panic| Err(peer_error(share, panic_message(panic.as_ref()))))
+                .unwrap_or_else(|panic| Err(peer_error(share, panicked(panic.as_ref()))))
         })
         .and_then(|()| {
             finish_collective::<B::InnerBackend>(id).map_err(|e| Peer::new(share).error(e))
@@ -236,16 +238,9 @@ pub(crate) fn as_peer<B: CollectiveBackend>(
     outcome
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "unknown cause".into());
-    format!(
-        "stopped ({text}); if another peer or node died or lost its link, restart the \
-         coordinator (with several machines) and every node with --resume"
-    )
+fn panicked(panic: &(dyn std::any::Any + Send)) -> PeerFailure {
+    let text = crate::io::contain::panic_text(panic).unwrap_or("unknown cause");
+    PeerFailure::Panicked(text.to_string())
 }
 
 /// The error that stopped the peers: the first that is not a peer stopping because

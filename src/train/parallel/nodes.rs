@@ -2,6 +2,7 @@
 //! (its orchestrator) that every node reaches, and each node's data service that the
 //! others reach for the all-reduces between nodes.
 
+use crate::error::PeerFailure;
 use crate::{Error, Result};
 use burn::collective::CollectiveConfig;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -74,12 +75,11 @@ impl NodePlan {
                 return Err(Error::Peer {
                     peer: self.rank,
                     peers: self.nodes,
-                    message: format!(
-                        "cannot reach the coordinator at {} ({last}) after {} s; is `simclr \
-                         coordinator` running there and the port open?",
-                        self.coordinator,
-                        self.connect_timeout.as_secs()
-                    ),
+                    failure: PeerFailure::CoordinatorUnreachable {
+                        address: self.coordinator.clone(),
+                        cause: last,
+                        seconds: self.connect_timeout.as_secs(),
+                    },
                 });
             }
             std::thread::sleep(Duration::from_millis(250));

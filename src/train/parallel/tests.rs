@@ -238,3 +238,35 @@ fn a_failing_peer_stops_the_others_instead_of_leaving_them_waiting() {
     let cause = super::first_cause(outcomes).unwrap_err().to_string();
     assert!(cause.contains("peer 2 fails"), "{cause}");
 }
+
+#[test]
+fn a_panicking_peer_leaves_no_collective_error_or_traffic_behind() {
+    use crate::error::PeerFailure;
+    use crate::train::collective::{counted, keep_error, take_collective_error, take_traffic};
+    use crate::train::step::PeerShare;
+    let _one = ONE_COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let share = PeerShare {
+        index: 0,
+        count: 1,
+        sync_batch_norm: false,
+    };
+    // The lead peer runs on the caller's thread, which goes on after the failure.
+    let config = burn::collective::CollectiveConfig::default().with_num_devices(1);
+    let outcome = super::as_peer::<AutodiffCpu>(share, Default::default(), config, || {
+        keep_error(burn::collective::CollectiveError::LocalServerMissing);
+        counted(64, || ());
+        panic!("the peer's step fails");
+    });
+    match outcome {
+        Err(crate::Error::Peer {
+            failure: PeerFailure::Panicked(text),
+            ..
+        }) => assert_eq!(text, "the peer's step fails"),
+        other => panic!("expected the panic as the peer's failure, got {other:?}"),
+    }
+    assert!(
+        take_collective_error().is_none(),
+        "a later run on this thread would report the dead run's error"
+    );
+    assert_eq!(take_traffic(), Default::default());
+}

@@ -11,6 +11,7 @@
 //! read back, blocking or not.
 
 use crate::data::Dataset;
+use crate::error::CheckpointProblem;
 use crate::rng::Rng;
 use crate::train::checkpoint::CheckpointBytes;
 use crate::train::loss_buffer::LossBuffer;
@@ -209,16 +210,15 @@ impl<'a, B: AutodiffBackend, T: TrainingTask<B>> Session<'a, B, T> {
         self.task.restore(checkpoint, path)?;
         let position = self.task.position();
         if position.step > self.plan.total_steps {
-            return Err(Error::format(
+            return Err(Error::checkpoint(
                 path,
-                format!(
-                    "holds step {}, past this run's {} planned steps; it belongs to another run",
-                    position.step, self.plan.total_steps
-                ),
+                CheckpointProblem::PastThePlan {
+                    step: position.step,
+                    planned: self.plan.total_steps,
+                },
             ));
         }
-        metrics.retain(|m| m.epoch <= position.epoch);
-        curve.retain(|s| s.step <= position.step);
+        crate::train::resume::rows_up_to(position, &mut metrics, &mut curve);
         (self.metrics, self.curve) = (metrics, curve);
         Ok(())
     }

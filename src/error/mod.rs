@@ -1,13 +1,22 @@
 //! The library's error type: each variant says what a caller can do about it, and every
 //! failure on a file names the file.
 
+mod checkpoint;
+mod kind;
+mod peer;
+
+pub use checkpoint::{CheckpointProblem, Recovery};
+pub use kind::ErrorKind;
+pub use peer::PeerFailure;
 use std::path::PathBuf;
 
 /// Result alias used throughout the library.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Everything that can go wrong in the core library.
+/// Everything that can go wrong in the core library; [`Error::kind`] sorts the variants by
+/// what the caller does next.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An I/O failure on a named file.
     #[error("{path}: {source}")]
@@ -25,6 +34,35 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         message: String,
+    },
+    /// A checkpoint that cannot be used, and where the run can go on from.
+    #[error("{}: {problem}{recovery}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: CheckpointProblem,
+        /// Where the run can go on from.
+        recovery: Recovery,
+    },
+    /// A configuration file that does not describe a configuration: fix the file.
+    #[error("{}: {message}", path.display())]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (an unknown key, a value of the wrong type).
+        message: String,
+    },
+    /// A fresh run into a folder that already holds one: resume it or choose another.
+    #[error(
+        "{} already holds {what}; pass --resume to continue it or choose another --run-dir",
+        folder.display()
+    )]
+    RunExists {
+        /// The run folder.
+        folder: PathBuf,
+        /// What it holds ("a run", "a supervised run").
+        what: &'static str,
     },
     /// A setting whose value cannot be used: change the setting.
     #[error("invalid {setting}: {message}")]
@@ -95,14 +133,14 @@ pub enum Error {
     /// A data-parallel peer failed, or the collective between the peers did: every peer
     /// stopped; the run continues from its last checkpoint with the same command and
     /// `--resume`.
-    #[error("peer {peer} of {peers}: {message}")]
+    #[error("peer {peer} of {peers}: {failure}")]
     Peer {
         /// The peer that reported the failure (0 = the one that writes the run folder).
         peer: usize,
         /// Peers in all.
         peers: usize,
         /// What went wrong.
-        message: String,
+        failure: PeerFailure,
     },
     /// Data-parallel peers whose weights differ after the same steps (a faulty device or a
     /// bug): nothing of that epoch was saved.
@@ -160,6 +198,15 @@ impl Error {
         Error::Format {
             path: path.into(),
             message: message.into(),
+        }
+    }
+
+    /// A checkpoint problem at `path`, its recovery not yet assessed.
+    pub fn checkpoint(path: impl Into<PathBuf>, problem: CheckpointProblem) -> Self {
+        Error::Checkpoint {
+            path: path.into(),
+            problem,
+            recovery: Recovery::NotAssessed,
         }
     }
 

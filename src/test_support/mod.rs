@@ -1,28 +1,12 @@
-//! Paths to the shared reference data and the real CIFAR-10, for tests.
+//! Helpers for the library's tests. The two files below are shared by path with the
+//! integration tests (`cli/tests/common`, `tests/fuzz.rs`), so that each helper is written
+//! once.
 
-use std::path::PathBuf;
+mod archive;
+mod dirs;
 
-/// `../shared/reference` beside the repository (or `SIMCLR_REFERENCE_DIR`).
-pub fn reference_dir() -> PathBuf {
-    std::env::var_os("SIMCLR_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"))
-}
-
-/// The real CIFAR-10 folder from `SIMCLR_CIFAR10_DIR`. Unset: None (the test skips with a
-/// message), except under `CI=true`, where a missing dataset fails the test.
-pub fn cifar10_dir() -> Option<PathBuf> {
-    match std::env::var_os("SIMCLR_CIFAR10_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("SIMCLR_CIFAR10_DIR must be set under CI=true")
-        }
-        None => {
-            eprintln!("skipped: SIMCLR_CIFAR10_DIR is not set");
-            None
-        }
-    }
-}
+pub use archive::tar_gz;
+pub use dirs::{cifar10_dir, reference_dir};
 
 /// The default wgpu device, checked with one read-back; the wgpu tests fail without one
 /// (CI has Mesa's lavapipe, a Vulkan driver on the CPU).
@@ -65,28 +49,6 @@ pub fn make_fifo(path: &std::path::Path) -> bool {
             .arg(path)
             .status()
             .is_ok_and(|s| s.success())
-}
-
-/// A `.tar.gz` of `files`, each under `cifar-10-batches-bin/` as in the official archive.
-pub fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(
-                &mut header,
-                format!("cifar-10-batches-bin/{name}"),
-                data.as_slice(),
-            )
-            .unwrap();
-    }
-    let tar = builder.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &tar).unwrap();
-    gz.finish().unwrap()
 }
 
 /// Held by every test that joins peers through burn-collective: its local server is one
