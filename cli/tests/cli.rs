@@ -1,6 +1,5 @@
 //! End-to-end tests of the `simclr` binary on tiny data in temporary folders.
 
-
 mod common;
 use common::{csv, fails, fails_with, ok, read_npy, TINY_BENCH};
 use common::{DATA, DEVICE, RUN_FOLDER, SETTINGS};

@@ -152,7 +152,7 @@ pub enum Error {
     PeersDiverged {
         /// The epoch that just ended (1 = the first).
         epoch: usize,
-        /// Each peer's [`crate::train::signature::weight_hash`], in hexadecimal.
+        /// Each peer's weight hash (a CRC-32 of every parameter's values), in hexadecimal.
         hashes: Vec<String>,
     },
     /// Serialising or encoding (JSON, records, PNG, weights) failed.

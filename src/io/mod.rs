@@ -2,7 +2,7 @@
 //! device, atomic writes.
 
 pub mod atomic;
-pub mod contain;
-pub mod input;
+pub(crate) mod contain;
+pub(crate) mod input;
 pub mod npy;
 pub mod readback;

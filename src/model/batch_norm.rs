@@ -25,6 +25,7 @@ thread_local! {
 /// Runs `forward` with every training-mode BatchNorm of backend `B` on this thread using
 /// the statistics of the global batch of `peers` equal shares (synchronised BatchNorm):
 /// `sum` adds a per-channel statistic over the peers.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn with_global_statistics<B: Backend, T>(
     peers: usize,
     sum: StatisticSum<B>,
@@ -38,8 +39,10 @@ pub fn with_global_statistics<B: Backend, T>(
 }
 
 /// Puts this thread's previous statistics hook back when dropped.
+#[cfg(not(target_arch = "wasm32"))]
 struct RestoreStatistics(Option<Option<(Box<dyn Any>, usize)>>);
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Drop for RestoreStatistics {
     fn drop(&mut self) {
         if let Some(previous) = self.0.take() {

@@ -1,11 +1,11 @@
 //! The networks: ResNet-18 encoder, projection head, the supervised classifier, and
 //! their weight files.
 
-pub mod batch_norm;
+pub(crate) mod batch_norm;
 pub mod classifier;
-pub mod conv;
+pub(crate) mod conv;
 pub mod head;
-pub mod layout;
+pub(crate) mod layout;
 pub mod resnet;
 pub mod simclr;
 pub mod weights;

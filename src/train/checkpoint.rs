@@ -31,7 +31,8 @@ pub struct CheckpointBytes {
     pub model: Vec<u8>,
     /// Optimiser record.
     pub optimizer: Vec<u8>,
-    /// The saved model's [`shape_signature`]; empty in format 1 files (not checked).
+    /// The saved model's shape signature (each parameter's path and shape); empty in
+    /// format 1 files (not checked).
     pub signature: Vec<String>,
 }
 

@@ -10,7 +10,7 @@ pub mod collective;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod driver;
-pub mod loss_buffer;
+pub(crate) mod loss_buffer;
 pub mod optim;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod parallel;
@@ -20,5 +20,5 @@ pub mod run_dir;
 pub mod run_lock;
 pub mod session;
 pub mod settings;
-pub mod signature;
+pub(crate) mod signature;
 pub mod step;

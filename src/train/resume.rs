@@ -15,8 +15,11 @@ use crate::train::config::PretrainConfig;
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::train::run_lock::RunLock;
-use crate::train::session::{Position, Session, TrainingTask};
+use crate::train::session::Position;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::train::session::{Session, TrainingTask};
 use crate::{Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::backend::AutodiffBackend;
 use serde::de::DeserializeOwned;
 use serde::Serialize;

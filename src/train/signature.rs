@@ -46,6 +46,7 @@ pub fn check_signature(saved: &[String], expected: &[String], path: &Path) -> Re
 /// A CRC-32 of every float parameter's values in visiting order: equal weights, equal
 /// hashes. BatchNorm's running statistics (visited like parameters, but state that peers
 /// with their own batch statistics legitimately differ in) are left out.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn weight_hash<B: Backend, M: Module<B>>(model: &M) -> u32 {
     let mut visitor = Hasher {
         hash: crc32fast::Hasher::new(),
@@ -55,11 +56,13 @@ pub fn weight_hash<B: Backend, M: Module<B>>(model: &M) -> u32 {
     visitor.hash.finalize()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 struct Hasher {
     hash: crc32fast::Hasher,
     path: Vec<String>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl<B: Backend> ModuleVisitor<B> for Hasher {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());

@@ -3,12 +3,12 @@
 //! encoder when asked. It answers every command with events; failures become
 //! [`Event::Error`] with what to do.
 
-pub mod clock;
 pub mod compute;
 pub mod crash;
 pub mod error;
 pub mod evaluate;
 pub mod train;
+pub mod yielding;
 
 use crate::protocol::{
     Command, ComputeChoice, DataSummary, EmbeddingFormat, Event, FileBytes, RunSettings,
@@ -361,6 +361,6 @@ pub async fn send(scope: &mut Scope, event: Event) -> Result<(), WorkerError> {
         .await
         .map_err(|_| WorkerError::PageClosed)?;
     // Out now, not when the next long computation ends.
-    clock::yield_to_browser().await;
+    yielding::yield_to_browser().await;
     Ok(())
 }

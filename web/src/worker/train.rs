@@ -2,7 +2,7 @@
 //! and kNN come back without blocking, the augmented views refresh after each epoch, and
 //! Pause / Resume / Stop are heard after every step.
 
-use super::clock::yield_to_browser;
+use super::yielding::yield_to_browser;
 use super::{send, Scope, WorkerError};
 use crate::protocol::{Command, Event, FileBytes, RunSettings};
 use burn::module::AutodiffModule;

@@ -1,38 +1,6 @@
-//! Wall-clock seconds in a worker, from `performance.now()` (workers have no `Instant`).
+//! Handing the worker's thread back to the browser between steps.
 
 use wasm_bindgen::JsCast;
-
-/// Seconds between laps.
-pub struct Clock {
-    last: f64,
-}
-
-impl Clock {
-    fn now() -> f64 {
-        let global = js_sys::global();
-        js_sys::Reflect::get(&global, &"performance".into())
-            .ok()
-            .and_then(|p| {
-                let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
-                let now: js_sys::Function = now.dyn_into().ok()?;
-                now.call0(&p).ok()?.as_f64()
-            })
-            .unwrap_or(0.0)
-    }
-
-    /// A clock started now.
-    pub fn start() -> Self {
-        Self { last: Self::now() }
-    }
-
-    /// Seconds since the last lap (or the start); starts the next lap.
-    pub fn lap(&mut self) -> f64 {
-        let now = Self::now();
-        let seconds = ((now - self.last) / 1000.0).max(1e-6);
-        self.last = now;
-        seconds
-    }
-}
 
 /// Lets the worker's event loop run: messages from the page are delivered and queued
 /// events go out. The CPU backend's read-backs complete without ever yielding, so without
