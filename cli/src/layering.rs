@@ -12,7 +12,7 @@ use simclr::experiment::{ExperimentConfig, ExperimentPreset};
 use simclr::train::config::{Preset, PretrainConfig};
 use simclr::train::resume;
 use simclr::train::run_dir::RunDir;
-use simclr::train::settings::{apply_file, layer_json, switch_named_optimizer};
+use simclr::train::settings::{apply_file, layer_json, set, switch_named_optimizer};
 use std::path::Path;
 
 /// The preset of a fresh `pretrain` without `--preset`.
@@ -49,13 +49,6 @@ pub fn pretrain_config(args: &PretrainArgs, run: &RunDir) -> Result<PretrainConf
     let config = args.overlay()?.apply(config);
     config.validate()?;
     Ok(config)
-}
-
-/// `value` into `target` when given.
-pub fn set<T>(target: &mut T, value: Option<T>) {
-    if let Some(v) = value {
-        *target = v;
-    }
 }
 
 /// The study's configuration from preset, file and flags, in that order.

@@ -61,8 +61,8 @@ pub struct PretrainOverlay {
     pub sync_batch_norm: Option<bool>,
 }
 
-/// `value` into `target` when set.
-fn set<T>(target: &mut T, value: Option<T>) {
+/// `value` into `target` when set: how every overlay of optional settings is laid on.
+pub fn set<T>(target: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *target = v;
     }
