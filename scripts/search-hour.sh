@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The cifar10-hour recipe search (issue 27): every candidate pretrains on all 50,000
+# CIFAR-10 training images for the same wall-clock budget, and the kNN monitor's top-1 at
+# the end of its (shortened, fully scheduled) run is the proxy.
+#
+# Two passes, so that the search's results do not depend on what else the machine does:
+# 1. calibrate: each candidate's views/s from a short run, all of them one after the
+#    other on an otherwise idle machine; its budget becomes a step count;
+# 2. train: each candidate for its steps (deterministic: the same steps give the same
+#    result however busy the machine is), then one TSV row.
+#
+#   scripts/search-hour.sh [calibrate|train|all]     (all: both)
+#
+# Environment: SIMCLR_BIN (default: the release binary), SIMCLR_CIFAR10_DIR, OUT (default
+# runs/search-hour), BUDGET seconds per candidate (default 360), CANDIDATES (names to run;
+# default all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${SIMCLR_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/simclr-target}/release/simclr}
+DATA=${SIMCLR_CIFAR10_DIR:?set SIMCLR_CIFAR10_DIR to the cifar-10-batches-bin folder}
+OUT=${OUT:-runs/search-hour}
+BUDGET=${BUDGET:-360}
+mkdir -p "$OUT"
+
+# name | flags over the small preset | TOML keys (view size, kNN)
+CANDIDATES_TABLE='
+base      | --width 16 --batch-size 128 |
+w8        | --width 8 --batch-size 128 |
+w32       | --width 32 --batch-size 128 |
+b256      | --width 16 --batch-size 256 --lr 0.002 |
+tau02     | --width 16 --batch-size 128 --temperature 0.2 |
+jitter1   | --width 16 --batch-size 128 --color-jitter 1.0 |
+px24      | --width 16 --batch-size 128 | image_size = 24
+lars      | --width 16 --batch-size 256 --optimizer lars |
+'
+
+# The same monitor for every candidate: 10,000 training and 2,000 test images, k 200.
+knn_toml() {
+    printf '%s\n[knn]\ntrain_samples = 10000\ntest_samples = 2000\nk = 200\n' "$1"
+}
+
+candidates() {
+    echo "$CANDIDATES_TABLE" | sed '/^\s*$/d' | while IFS='|' read -r name flags toml; do
+        name=$(echo "$name" | xargs)
+        if [ -n "${CANDIDATES:-}" ] && ! [[ " $CANDIDATES " == *" $name "* ]]; then continue; fi
+        echo "$name|$flags|$toml"
+    done
+}
+
+# The column of metrics.csv's last row named $2.
+last_metric() {
+    python3 - "$1" "$2" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(rows[-1][sys.argv[2]])
+EOF
+}
+
+calibrate() {
+    candidates | while IFS='|' read -r name flags toml; do
+        dir="$OUT/calibrate/$name"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        knn_toml "$toml" >"$dir.toml"
+        # 30 steps of the candidate's batch: the first few (allocation, caches) are in it, as
+        # they are in the real run.
+        # shellcheck disable=SC2086
+        "$BIN" pretrain --preset small --data "$DATA" --config "$dir.toml" $flags \
+            --max-steps 30 --epochs 1 --knn-every 0 --run-dir "$dir/run" 2>/dev/null
+        vps=$(last_metric "$dir/run/metrics.csv" views_per_s)
+        echo "$name $vps" | tee -a "$OUT/calibration.txt"
+    done
+}
+
+train() {
+    printf 'name\tflags\ttoml\tviews_per_s\tsteps\tepochs\tseconds\tloss\tknn_top1\n' >"$OUT/results.tsv"
+    candidates | while IFS='|' read -r name flags toml; do
+        vps=$(awk -v n="$name" '$1 == n {v = $2} END {print v}' "$OUT/calibration.txt")
+        batch=$(echo "$flags" | sed -n 's/.*--batch-size \([0-9]*\).*/\1/p')
+        steps=$(python3 -c "print(int($BUDGET * $vps / (2 * $batch)))")
+        epochs=$(python3 -c "import math; print(max(1, math.ceil($steps / (50000 // $batch))))")
+        dir="$OUT/train/$name"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        knn_toml "$toml" >"$dir.toml"
+        start=$(date +%s)
+        # shellcheck disable=SC2086
+        "$BIN" pretrain --preset small --data "$DATA" --config "$dir.toml" $flags \
+            --max-steps "$steps" --epochs "$epochs" --knn-every 1000 --checkpoint-every 0 \
+            --run-dir "$dir/run" 2>"$dir/stderr.txt"
+        seconds=$(($(date +%s) - start))
+        loss=$(last_metric "$dir/run/metrics.csv" loss)
+        knn=$(last_metric "$dir/run/metrics.csv" knn_top1)
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$flags" "$toml" "$vps" \
+            "$steps" "$epochs" "$seconds" "$loss" "$knn" | tee -a "$OUT/results.tsv"
+    done
+}
+
+case "${1:-all}" in
+calibrate) calibrate ;;
+train) train ;;
+all) calibrate && train ;;
+*) echo "usage: $0 [calibrate|train|all]" >&2; exit 2 ;;
+esac
