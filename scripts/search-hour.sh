@@ -7,7 +7,9 @@
 # 1. calibrate: each candidate's views/s from a short run, all of them one after the
 #    other on an otherwise idle machine; its budget becomes a step count;
 # 2. train: each candidate for its steps (deterministic: the same steps give the same
-#    result however busy the machine is), then one TSV row.
+#    result however busy the machine is), a tenth of them warming up, then one TSV row.
+# Candidates of the same compute (same width, batch and view size) should share one
+# calibration figure: average their lines of calibration.txt before training.
 #
 #   scripts/search-hour.sh [calibrate|train|all]     (all: both)
 #
@@ -31,7 +33,7 @@ b256      | --width 16 --batch-size 256 --lr 0.002 |
 tau02     | --width 16 --batch-size 128 --temperature 0.2 |
 jitter1   | --width 16 --batch-size 128 --color-jitter 1.0 |
 px24      | --width 16 --batch-size 128 | image_size = 24
-lars      | --width 16 --batch-size 256 --optimizer lars |
+lars      | --width 16 --batch-size 256 --optimizer lars --lr 1.0 |
 '
 
 # The same monitor for every candidate: 10,000 training and 2,000 test images, k 200.
@@ -79,6 +81,9 @@ train() {
         batch=$(echo "$flags" | sed -n 's/.*--batch-size \([0-9]*\).*/\1/p')
         steps=$(python3 -c "print(int($BUDGET * $vps / (2 * $batch)))")
         epochs=$(python3 -c "import math; print(max(1, math.ceil($steps / (50000 // $batch))))")
+        # A tenth of the run warms up, as 6 of the hour's ~60 minutes would: the presets'
+        # warm-ups (1 epoch for Adam, 10 for LARS) would be most of a shortened run.
+        warmup=$(python3 -c "print(round(0.1 * $steps / (50000 // $batch), 3))")
         dir="$OUT/train/$name"
         rm -rf "$dir"
         mkdir -p "$dir"
@@ -86,7 +91,8 @@ train() {
         start=$(date +%s)
         # shellcheck disable=SC2086
         "$BIN" pretrain --preset small --data "$DATA" --config "$dir.toml" $flags \
-            --max-steps "$steps" --epochs "$epochs" --knn-every 1000 --checkpoint-every 0 \
+            --max-steps "$steps" --epochs "$epochs" --warmup-epochs "$warmup" \
+            --knn-every 1000 --checkpoint-every 0 \
             --run-dir "$dir/run" 2>"$dir/stderr.txt"
         seconds=$(($(date +%s) - start))
         loss=$(last_metric "$dir/run/metrics.csv" loss)

@@ -4,7 +4,7 @@
 use crate::args::parse;
 use crate::commands::experiment::ExperimentArgs;
 use crate::commands::pretrain::PretrainArgs;
-use crate::commands::supervised::SupervisedArgs;
+use crate::commands::supervised::{ClassifierArgs, SupervisedArgs};
 use anyhow::Result;
 use simclr::eval::probing::check_fraction;
 use simclr::eval::supervised::SupervisedConfig;
@@ -80,25 +80,63 @@ pub fn experiment_config(args: &ExperimentArgs) -> Result<ExperimentConfig> {
 /// A supervised run's configuration: the run folder's when resuming, else the defaults,
 /// with the flags laid over it. A resumed run may change only its backend.
 pub fn supervised_config(args: &SupervisedArgs, run: &RunDir) -> Result<SupervisedConfig> {
+    let shape = |mut config: SupervisedConfig| {
+        set(&mut config.width, args.width);
+        if let Some(stem) = &args.stem {
+            config.stem = Some(parse(stem)?);
+        }
+        Ok(config)
+    };
+    classifier_config(&args.training, run, SupervisedConfig::default(), shape)
+}
+
+/// A fine-tuning run's configuration: the run folder's when resuming, else the recipe
+/// from the encoder `start_from`, with the flags laid over it.
+pub fn finetune_config(
+    args: &ClassifierArgs,
+    start_from: &Path,
+    run: &RunDir,
+) -> Result<SupervisedConfig> {
+    let saved = resume::saved_config::<SupervisedConfig>(run, &resume::SUPERVISED, args.resume)?;
+    // The encoder file is read for its shape only when the run starts.
+    let fresh = match saved {
+        Some(_) => SupervisedConfig::finetune_recipe(),
+        None => SupervisedConfig::finetune(start_from)?,
+    };
+    let encoder = |mut config: SupervisedConfig| {
+        config.start_from = Some(start_from.to_path_buf());
+        Ok(config)
+    };
+    classifier_config(args, run, fresh, encoder)
+}
+
+/// The saved configuration (checked against the flags) or `fresh`, with the training
+/// flags and `shape` (the network's flags) laid over it.
+fn classifier_config(
+    args: &ClassifierArgs,
+    run: &RunDir,
+    fresh: SupervisedConfig,
+    shape: impl Fn(SupervisedConfig) -> Result<SupervisedConfig>,
+) -> Result<SupervisedConfig> {
     let saved: Option<SupervisedConfig> =
         resume::saved_config(run, &resume::SUPERVISED, args.resume)?;
     match saved {
         Some(saved) => {
-            let config = supervised_flags(args, saved.clone())?;
+            let config = shape(classifier_flags(args, saved.clone())?)?;
             resume::check(run, &resume::SUPERVISED, &saved, &config)?;
             Ok(config)
         }
         None => {
-            let config = supervised_flags(args, SupervisedConfig::default())?;
+            let config = shape(classifier_flags(args, fresh)?)?;
             check_fraction(config.label_fraction)?;
             Ok(config)
         }
     }
 }
 
-/// `config` with the flags that were given laid over it.
-fn supervised_flags(
-    args: &SupervisedArgs,
+/// `config` with the training flags that were given laid over it.
+fn classifier_flags(
+    args: &ClassifierArgs,
     mut config: SupervisedConfig,
 ) -> Result<SupervisedConfig> {
     set(&mut config.label_fraction, args.label_fraction);
@@ -107,13 +145,9 @@ fn supervised_flags(
     set(&mut config.batch_size, args.batch_size);
     set(&mut config.lr, args.lr);
     set(&mut config.weight_decay, args.weight_decay);
-    set(&mut config.width, args.width);
     set(&mut config.seed, args.seed);
     if let Some(backend) = &args.backend {
         config.backend = parse(backend)?;
-    }
-    if let Some(stem) = &args.stem {
-        config.stem = Some(parse(stem)?);
     }
     args.data.apply(&mut config.dataset)?;
     Ok(config)

@@ -43,6 +43,8 @@ pub enum Command {
     Probe(commands::probe::ProbeArgs),
     /// Train the supervised baseline (ResNet-18 + linear) on a fraction of the labels.
     Supervised(Box<commands::supervised::SupervisedArgs>),
+    /// Fine-tune a pretrained encoder with a linear classifier on a fraction of the labels.
+    Finetune(Box<commands::finetune::FinetuneArgs>),
     /// t-SNE scatter of features h (CSV, PNG and SVG).
     Tsne(commands::tsne::TsneArgs),
     /// The whole study: pretrain, probes, baselines, t-SNE and an HTML report.
@@ -74,6 +76,7 @@ fn run() -> anyhow::Result<()> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Probe(args) => commands::probe::run(args),
         Command::Supervised(args) => commands::supervised::run(*args),
+        Command::Finetune(args) => commands::finetune::run(*args),
         Command::Tsne(args) => commands::tsne::run(args),
         Command::Experiment(args) => commands::experiment::run(args),
         Command::Coordinator(args) => commands::coordinator::run(args),

@@ -2,7 +2,7 @@
 //! tiny synthetic data in temporary folders.
 
 mod common;
-use common::{csv, fails, ok};
+use common::{csv, fails, fails_with, ok, SETTINGS};
 
 const SMALL_DATA: &[&str] = &[
     "--dataset",
@@ -133,6 +133,71 @@ fn supervised_trains_resumes_and_refuses_to_overwrite() {
             "{flag}: no work done"
         );
     }
+}
+
+#[test]
+fn finetune_starts_from_a_pretrained_run_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pretrain = with(
+        &[
+            "pretrain", "--preset", "tiny", "--width", "4", "--epochs", "1",
+        ],
+        &[SMALL_DATA, &["--batch-size", "20", "--run-dir", "simclr"]].concat(),
+    );
+    ok(dir.path(), &strs(&pretrain));
+    let base = with(
+        &[
+            "finetune",
+            "--from-run",
+            "simclr",
+            "--epochs",
+            "2",
+            "--min-steps",
+            "0",
+        ],
+        &[
+            SMALL_DATA,
+            &[
+                "--batch-size",
+                "20",
+                "--label-fraction",
+                "0.5",
+                "--run-dir",
+                "ft",
+            ],
+        ]
+        .concat(),
+    );
+    let stdout = ok(
+        dir.path(),
+        &strs(&with(&strs(&base), &["--stop-after-epoch", "1"])),
+    );
+    assert!(
+        stdout.is_empty(),
+        "no result before the last epoch: {stdout}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("ft/supervised.json")).unwrap())
+            .unwrap();
+    // The recipe of `simclr::eval::finetune`, on the pretrained encoder's shape.
+    assert_eq!(saved["start_from"], "simclr");
+    assert_eq!(
+        (saved["width"].as_u64(), saved["weight_decay"].as_f64()),
+        (Some(4), Some(0.0))
+    );
+    // Another encoder on resume would be another run.
+    let other = with(&strs(&base), &["--resume"]);
+    let mut other = strs(&other);
+    other[2] = "elsewhere";
+    let err = fails_with(dir.path(), &other, SETTINGS);
+    assert!(err.contains("start_from"), "{err}");
+    let stdout = ok(dir.path(), &strs(&with(&strs(&base), &["--resume"])));
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (result["train_examples"].as_u64(), result["steps"].as_u64()),
+        (Some(50), Some(4))
+    );
+    assert!(dir.path().join("ft/result.json").exists());
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 pub mod encoder_source;
 pub mod features;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod finetune;
 pub mod head;
 pub mod knn;
 pub mod pca;

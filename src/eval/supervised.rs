@@ -4,11 +4,12 @@
 
 use crate::augment::crop::crop_pad_flip;
 use crate::augment::{normalize, to_unit_tensor};
-use crate::data::Dataset;
+use crate::data::{Dataset, Normalization};
 use crate::eval::features::forward_images;
+use crate::eval::finetune::starting_encoder;
 use crate::eval::head::{report_from_top_k, ProbeReport};
 use crate::eval::probing::{label_subset, labelled};
-use crate::model::{Classifier, ResNetConfig, Stem};
+use crate::model::Classifier;
 use crate::rng::Rng;
 use crate::train::checkpoint::{pack, unpack, CheckpointBytes};
 use crate::train::driver::{drive, PretrainOptions, Progress};
@@ -55,7 +56,7 @@ pub fn train_supervised<B: AutodiffBackend>(
     progress: &mut dyn Progress,
     device: &B::Device,
 ) -> Result<Option<SupervisedResult>> {
-    let trainer = SupervisedTrainer::<B>::new(config, data, config.plan(data)?, device);
+    let trainer = SupervisedTrainer::<B>::new(config, data, config.plan(data)?, device)?;
     let session_options = SessionOptions {
         // One read-back per epoch: the epoch's mean loss is all the baseline reports.
         read_every: usize::MAX,
@@ -88,8 +89,8 @@ pub fn train_supervised<B: AutodiffBackend>(
     let report = evaluate(
         &trainer.model.valid(),
         data,
-        plan.classes,
-        plan.epochs,
+        &trainer.normalization,
+        (plan.classes, plan.epochs),
         device,
     )?;
     let result = SupervisedResult {
@@ -112,7 +113,7 @@ struct LoopState {
 }
 
 /// The label subset, the batch size and the number of epochs of a run.
-struct SubsetPlan {
+pub(crate) struct SubsetPlan {
     subset: Vec<usize>,
     labels: Vec<u8>,
     batch: usize,
@@ -127,7 +128,7 @@ impl SupervisedConfig {
         Ok(self.plan(data)?.epochs)
     }
 
-    fn plan(&self, data: &Dataset) -> Result<SubsetPlan> {
+    pub(crate) fn plan(&self, data: &Dataset) -> Result<SubsetPlan> {
         self.validate()?;
         let (_, labels) = labelled(&data.train);
         if labels.is_empty() || data.test.is_empty() {
@@ -168,8 +169,8 @@ impl SupervisedConfig {
 }
 
 /// The classifier, its optimiser and its place in the run: the baseline's training task.
-struct SupervisedTrainer<B: AutodiffBackend> {
-    model: Classifier<B>,
+pub(crate) struct SupervisedTrainer<B: AutodiffBackend> {
+    pub(crate) model: Classifier<B>,
     optim: ModuleOptimizer<B, Classifier<B>>,
     loss: CrossEntropyLoss<B>,
     state: LoopState,
@@ -177,26 +178,31 @@ struct SupervisedTrainer<B: AutodiffBackend> {
     schedule: Schedule,
     seed: u64,
     order: Vec<usize>,
+    /// The input normalisation: the starting encoder's own, else the data's.
+    normalization: Normalization,
     device: B::Device,
 }
 
 impl<B: AutodiffBackend> SupervisedTrainer<B> {
-    /// A fresh model from the seed.
-    fn new(
+    /// The model from the seed: a fresh encoder, or the one fine-tuning starts from, and
+    /// a fresh classifier.
+    pub(crate) fn new(
         config: &SupervisedConfig,
         data: &Dataset,
         plan: SubsetPlan,
         device: &B::Device,
-    ) -> Self {
-        let stem = config.stem.unwrap_or(Stem::for_side(data.train.height()));
+    ) -> Result<Self> {
         B::seed(device, config.seed);
-        let encoder = ResNetConfig::new().with_width(config.width).with_stem(stem);
+        let side = data.train.height();
+        let (encoder, normalization) =
+            starting_encoder::<B>(config, side, data.normalization, device)?;
+        let features = encoder.config().feature_dim();
         let model = crate::model::materialize(Classifier {
-            encoder: encoder.init(device),
-            fc: LinearConfig::new(encoder.feature_dim(), plan.classes).init(device),
+            encoder,
+            fc: LinearConfig::new(features, plan.classes).init(device),
         });
         let optimizer = config.optimizer();
-        Self {
+        Ok(Self {
             model,
             optim: optimizer.init(),
             loss: CrossEntropyLossConfig::new().init(device),
@@ -209,8 +215,9 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
             subset: plan,
             seed: config.seed,
             order: vec![],
+            normalization,
             device: device.clone(),
-        }
+        })
     }
 }
 
@@ -248,7 +255,7 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
         let images = to_unit_tensor::<B>(&pixels, idx.len(), side, side, &self.device);
         let labels: Vec<i64> = batch.iter().map(|&i| plan.labels[i] as i64).collect();
         let targets = Tensor::from_data(TensorData::new(labels, [idx.len()]), &self.device);
-        let logits = self.model.forward(normalize(images, &data.normalization));
+        let logits = self.model.forward(normalize(images, &self.normalization));
         let loss = self.loss.forward(logits, targets);
         let lr = self.schedule.lr(self.state.step);
         self.model = self.optim.minimize(lr, self.model.clone(), &loss);
@@ -278,17 +285,17 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
     }
 }
 
+/// Test accuracies of `model`; `classes` and `epochs` trained for the report.
 fn evaluate<B: Backend>(
     model: &Classifier<B>,
     data: &Dataset,
-    classes: usize,
-    epochs: usize,
+    norm: &Normalization,
+    (classes, epochs): (usize, usize),
     device: &B::Device,
 ) -> Result<ProbeReport> {
     let test = &data.test;
     let (indices, labels) = labelled(test);
     let k = classes.min(5);
-    let norm = &data.normalization;
     let logits = forward_images(test, &indices, norm, 256, device, |x| model.forward(x));
     let top = readback::ints(logits.topk_with_indices(k, 1).1)?;
     Ok(report_from_top_k(&top, k, &labels, classes, epochs))

@@ -39,6 +39,11 @@ pub struct SupervisedConfig {
     pub seed: u64,
     /// Compute backend.
     pub backend: BackendKind,
+    /// The encoder to start from (fine-tuning, [`SupervisedConfig::finetune`]): a run
+    /// folder (its last checkpoint) or a safetensors file; a fresh, seeded encoder when
+    /// absent (the supervised baseline). `width` and `stem` must be the encoder's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_from: Option<std::path::PathBuf>,
 }
 
 impl Default for SupervisedConfig {
@@ -57,6 +62,7 @@ impl Default for SupervisedConfig {
             weight_decay: 5e-4,
             seed: 0,
             backend: BackendKind::Cpu,
+            start_from: None,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! walk over the layers) instead of a library for one direction and this for the other.
 
 use super::batch_norm::BatchNorm2d as BatchNorm;
-use super::resnet::{BasicBlock, ResNet};
+use super::resnet::{BasicBlock, ResNet, ResNetConfig};
 use crate::data::Normalization;
 use crate::{Error, Result};
 use burn::module::{Param, RunningState};
@@ -298,18 +298,32 @@ pub fn encoder_from_bytes<B: Backend>(
     path: &Path,
     device: &B::Device,
 ) -> Result<(ResNet<B>, Option<Normalization>)> {
+    let (file, config, normalization) = checked_file(bytes, path)?;
+    let mut importer = Importer { file: &file, path };
+    let encoder = walk(config.init(device), &mut importer)?;
+    Ok((encoder, normalization))
+}
+
+/// The shape (width, stem) of the encoder in safetensors `bytes`, checked as
+/// [`encoder_from_bytes`] checks it, without loading a tensor.
+pub fn encoder_config_from_bytes(bytes: &[u8], path: &Path) -> Result<ResNetConfig> {
+    Ok(checked_file(bytes, path)?.1)
+}
+
+/// The parsed file, its encoder's shape and normalisation, once the metadata agrees with
+/// the tensors and every tensor is there with its shape (before any allocation).
+fn checked_file<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<(SafeTensors<'a>, ResNetConfig, Option<Normalization>)> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    // Before any allocation: the metadata must agree with the tensors, and every tensor
-    // must be there with its shape.
     let config = super::layout::check_file(&file, &metadata, path)?;
     let normalization = metadata_normalization(&metadata, path)?;
-    let mut importer = Importer { file: &file, path };
-    let encoder = walk(config.init(device), &mut importer)?;
-    Ok((encoder, normalization))
+    Ok((file, config, normalization))
 }
 
 fn metadata_normalization(

@@ -6,6 +6,7 @@ pub mod coordinator;
 pub mod embed;
 pub mod experiment;
 pub mod export;
+pub mod finetune;
 pub mod pretrain;
 pub mod probe;
 pub mod supervised;

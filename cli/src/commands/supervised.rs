@@ -12,41 +12,37 @@ use simclr::train::driver::PretrainOptions;
 use simclr::train::run_dir::RunDir;
 use std::path::PathBuf;
 
-/// Options of `supervised`.
+/// The training flags of `supervised` and `finetune`: both train a classifier end to end
+/// on a label subset, from a fresh encoder or a pretrained one.
 #[derive(Args, Debug, Clone, Default)]
-pub struct SupervisedArgs {
+pub struct ClassifierArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Share of the labelled training images to train on
-    #[arg(long, help = with_default("Share of the labelled training images to train on", SupervisedConfig::default().label_fraction))]
+    #[arg(long, help = defaults("Share of the labelled training images to train on", |c| c.label_fraction))]
     pub label_fraction: Option<f64>,
     /// Epochs over the labelled subset
-    #[arg(long, help = with_default("Epochs over the labelled subset", SupervisedConfig::default().epochs))]
+    #[arg(long, help = defaults("Epochs over the labelled subset", |c| c.epochs))]
     pub epochs: Option<usize>,
     /// At least this many steps (more epochs for small subsets)
-    #[arg(long, help = with_default("At least this many steps (more epochs for small subsets)", SupervisedConfig::default().min_steps))]
+    #[arg(long, help = defaults("At least this many steps (more epochs for small subsets)", |c| c.min_steps))]
     pub min_steps: Option<usize>,
     /// Images per batch
-    #[arg(long, help = with_default("Images per batch", SupervisedConfig::default().batch_size))]
+    #[arg(long, help = defaults("Images per batch", |c| c.batch_size))]
     pub batch_size: Option<usize>,
     /// Base learning rate of SGD, scaled by batch/256
-    #[arg(long, help = with_default("Base learning rate of SGD, scaled by batch/256", SupervisedConfig::default().lr))]
+    #[arg(long, help = defaults("Base learning rate of SGD, scaled by batch/256", |c| c.lr))]
     pub lr: Option<f64>,
     /// Weight decay
-    #[arg(long, help = with_default("Weight decay", SupervisedConfig::default().weight_decay))]
+    #[arg(long, help = defaults("Weight decay", |c| c.weight_decay))]
     pub weight_decay: Option<f64>,
-    /// Encoder base width
-    #[arg(long, help = with_default("Encoder base width", SupervisedConfig::default().width))]
-    pub width: Option<usize>,
-    /// Encoder stem: cifar or imagenet [default: from the image size]
-    #[arg(long)]
-    pub stem: Option<String>,
     /// Random seed
-    #[arg(long, help = with_default("Random seed", SupervisedConfig::default().seed))]
+    #[arg(long, help = defaults("Random seed", |c| c.seed))]
     pub seed: Option<u64>,
     /// Run folder for supervised.json, metrics.csv, checkpoints and result.json
-    #[arg(long, value_name = "DIR", default_value = "runs/supervised")]
-    pub run_dir: PathBuf,
+    /// [default: runs/supervised, runs/finetune]
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
     /// Continue the run in --run-dir from its last checkpoint
     #[arg(long)]
     pub resume: bool,
@@ -59,9 +55,34 @@ pub struct SupervisedArgs {
     pub backend: Option<String>,
 }
 
-/// Flag help with the value used when the flag is not given.
-fn with_default(help: &str, value: impl std::fmt::Display) -> String {
-    format!("{help} [default: {value}]")
+/// Options of `supervised`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SupervisedArgs {
+    #[command(flatten)]
+    pub training: ClassifierArgs,
+    /// Encoder base width
+    #[arg(long, help = format!("Encoder base width [default: {}]", SupervisedConfig::default().width))]
+    pub width: Option<usize>,
+    /// Encoder stem: cifar or imagenet [default: from the image size]
+    #[arg(long)]
+    pub stem: Option<String>,
+}
+
+/// Flag help with the value used when the flag is not given, by the baseline and by
+/// fine-tuning when they differ.
+fn defaults<T: std::fmt::Display + PartialEq>(
+    help: &str,
+    value: fn(&SupervisedConfig) -> T,
+) -> String {
+    let (baseline, tuned) = (
+        value(&SupervisedConfig::default()),
+        value(&SupervisedConfig::finetune_recipe()),
+    );
+    if baseline == tuned {
+        format!("{help} [default: {baseline}]")
+    } else {
+        format!("{help} [default: {baseline} (supervised), {tuned} (finetune)]")
+    }
 }
 
 struct SupervisedTask {
@@ -76,8 +97,12 @@ impl BackendTask for SupervisedTask {
 
     fn run<B: CollectiveBackend>(self, device: B::Device) -> simclr::Result<Self::Output> {
         let data = self.config.dataset.load()?;
+        let what = match &self.config.start_from {
+            Some(encoder) => format!("fine-tuning {}", encoder.display()),
+            None => "supervised baseline".into(),
+        };
         eprintln!(
-            "supervised baseline on {}% of the labels of {} ({} training images); run folder {}",
+            "{what} on {}% of the labels of {} ({} training images); run folder {}",
             100.0 * self.config.label_fraction,
             data.name,
             data.train.len(),
@@ -95,8 +120,18 @@ impl BackendTask for SupervisedTask {
 
 /// Runs `simclr supervised`.
 pub fn run(args: SupervisedArgs) -> Result<()> {
-    let run = RunDir::new(&args.run_dir);
+    let run = RunDir::new(
+        args.training
+            .run_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs/supervised")),
+    );
     let config = supervised_config(&args, &run)?;
+    train(config, run, &args.training)
+}
+
+/// Trains the classifier `config` describes into `run` and prints its result line.
+pub fn train(config: SupervisedConfig, run: RunDir, args: &ClassifierArgs) -> Result<()> {
     let kind = config.backend;
     let task = SupervisedTask {
         config,
