@@ -278,6 +278,10 @@ synthetic_test_size = 50
 epochs = 1
 min_steps = 0
 batch_size = 25
+[finetune]
+epochs = 1
+min_steps = 0
+batch_size = 25
 [tsne]
 iterations = 300
 "#,
@@ -290,6 +294,11 @@ iterations = 300
         stdout.contains("| Supervised ResNet-18 (end to end) |"),
         "{stdout}"
     );
+    let tuned = stdout
+        .lines()
+        .find(|l| l.starts_with("| SimCLR + fine-tune (end to end) |"))
+        .unwrap_or_else(|| panic!("no fine-tune row: {stdout}"));
+    assert!(!tuned.contains('–'), "a result at every fraction: {tuned}");
     let html = std::fs::read_to_string(dir.path().join("study/report.html")).unwrap();
     assert!(html.contains("id=\"label-fraction\"") && html.contains("<svg"));
     assert!(!html.contains("<script"), "self-contained, no scripts");
@@ -306,6 +315,7 @@ iterations = 300
     let log = String::from_utf8_lossy(&again.stderr);
     assert!(log.contains("pretraining: done"), "{log}");
     assert!(!log.contains("supervised baseline at"), "{log}");
+    assert!(!log.contains("fine-tuning the SimCLR encoder at"), "{log}");
     let err = fails(dir.path(), &["experiment", "--preset", "imagenet"]);
     assert!(
         err.contains("unknown experiment preset 'imagenet'"),

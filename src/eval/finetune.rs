@@ -87,7 +87,8 @@ pub(crate) fn starting_encoder<B: Backend>(
         Some(path) => {
             let trained = source(path).load::<B>(side, device)?;
             let loaded = trained.encoder.config();
-            if (loaded.width, Some(loaded.stem)) != (config.width, config.stem) {
+            let stem_differs = config.stem.is_some_and(|stem| stem != loaded.stem);
+            if loaded.width != config.width || stem_differs {
                 return Err(Error::invalid(
                     "start_from",
                     format!(

@@ -34,6 +34,9 @@ pub struct ExperimentConfig {
     pub probe: ProbeConfig,
     /// Supervised training (dataset, width, stem, seed and backend come from `pretrain`).
     pub supervised: SupervisedConfig,
+    /// Fine-tuning of the SimCLR encoder (dataset, seed and backend come from `pretrain`,
+    /// the encoder from its run).
+    pub finetune: SupervisedConfig,
     /// t-SNE settings.
     pub tsne: TsneConfig,
     /// Test images in each t-SNE scatter (stratified).
@@ -89,8 +92,23 @@ impl ExperimentPreset {
 }
 
 impl ExperimentConfig {
-    /// The configuration of a preset.
+    /// The configuration of a preset. Fine-tuning gets the supervised baseline's budget
+    /// (epochs, least steps, batch) with the fine-tuning recipe's optimiser settings.
     pub fn preset(preset: ExperimentPreset) -> Self {
+        let config = Self::preset_table(preset);
+        let budget = &config.supervised;
+        Self {
+            finetune: SupervisedConfig {
+                epochs: budget.epochs,
+                min_steps: budget.min_steps,
+                batch_size: budget.batch_size,
+                ..SupervisedConfig::finetune_recipe()
+            },
+            ..config
+        }
+    }
+
+    fn preset_table(preset: ExperimentPreset) -> Self {
         let base = Self {
             preset: preset.name().into(),
             pretrain: PretrainConfig::preset(Preset::Tiny),
@@ -104,6 +122,7 @@ impl ExperimentConfig {
                 batch_size: 32,
                 ..SupervisedConfig::default()
             },
+            finetune: SupervisedConfig::finetune_recipe(),
             tsne: TsneConfig::default(),
             tsne_points: 2000,
         };
@@ -180,15 +199,30 @@ impl ExperimentConfig {
         self.probe.validate(self.probe_seeds)?;
         for &fraction in &self.label_fractions {
             self.supervised_at(fraction).validate()?;
+            self.finetune_at(fraction, std::path::Path::new("pretrain"))
+                .validate()?;
         }
         // Before pretraining, not after it.
         self.tsne.validate()?;
         crate::eval::tsne::check_points(self.tsne_points)
     }
 
+    /// Fine-tuning the encoder in run folder `pretrained` at one label fraction, sharing
+    /// the pretraining's data, encoder shape, seed and backend.
+    pub fn finetune_at(&self, fraction: f64, pretrained: &std::path::Path) -> SupervisedConfig {
+        SupervisedConfig {
+            start_from: Some(pretrained.to_path_buf()),
+            ..self.with_pretraining(&self.finetune, fraction)
+        }
+    }
+
     /// The supervised configuration at one label fraction, sharing the pretraining's data,
     /// encoder shape, seed and backend.
     pub fn supervised_at(&self, fraction: f64) -> SupervisedConfig {
+        self.with_pretraining(&self.supervised, fraction)
+    }
+
+    fn with_pretraining(&self, training: &SupervisedConfig, fraction: f64) -> SupervisedConfig {
         SupervisedConfig {
             dataset: self.pretrain.dataset.clone(),
             width: self.pretrain.width,
@@ -196,7 +230,7 @@ impl ExperimentConfig {
             label_fraction: fraction,
             seed: self.pretrain.seed,
             backend: self.pretrain.backend,
-            ..self.supervised.clone()
+            ..training.clone()
         }
     }
 }

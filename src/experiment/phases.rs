@@ -8,7 +8,7 @@ use crate::eval::encoder_source::EncoderSource;
 use crate::eval::features::encode;
 use crate::eval::head::stratified_subset;
 use crate::eval::probing::{extract, labelled, probe, ProbeResult};
-use crate::eval::supervised::{train_supervised, SupervisedResult, RESULT_FILE};
+use crate::eval::supervised::{train_supervised, SupervisedConfig, SupervisedResult, RESULT_FILE};
 use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
 use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
@@ -70,6 +70,8 @@ pub struct ExperimentResults {
     pub probes: Vec<ProbeResult>,
     /// Supervised baselines.
     pub supervised: Vec<SupervisedResult>,
+    /// The SimCLR encoder fine-tuned, per label fraction.
+    pub finetune: Vec<SupervisedResult>,
     /// t-SNE maps.
     pub tsne: Vec<TsneResult>,
     /// Wall seconds per phase (summed over invocations).
@@ -127,8 +129,19 @@ pub fn run_experiment<B: CollectiveBackend>(
     let probes = phases.probes(progress)?;
     timed("2 probes", start)?;
     let start = Instant::now();
-    let supervised = phases.supervised(progress)?;
+    let supervised = phases.classifiers(
+        ("supervised", "supervised baseline"),
+        |f| config.supervised_at(f),
+        progress,
+    )?;
     timed("3 supervised", start)?;
+    let start = Instant::now();
+    let finetune = phases.classifiers(
+        ("finetune", "fine-tuning the SimCLR encoder"),
+        |f| config.finetune_at(f, pretrain_run.root()),
+        progress,
+    )?;
+    timed("3b fine-tune", start)?;
     let start = Instant::now();
     let tsne = phases.tsne(progress)?;
     timed("4 t-SNE", start)?;
@@ -141,6 +154,7 @@ pub fn run_experiment<B: CollectiveBackend>(
         steps: pretrain_run.load_steps()?,
         probes,
         supervised,
+        finetune,
         tsne,
         phase_seconds: study.load_json(PHASES_FILE)?.unwrap_or_default(),
     };
@@ -233,34 +247,35 @@ impl<B: CollectiveBackend> Phases<'_, B> {
         Ok(results)
     }
 
-    fn supervised(&self, progress: &mut dyn ExperimentProgress) -> Result<Vec<SupervisedResult>> {
+    /// The supervised baseline (`folder` "supervised") or fine-tuning ("finetune") at every
+    /// label fraction, each in its own resumable run folder; `at` gives its settings.
+    fn classifiers(
+        &self,
+        (folder, what): (&str, &str),
+        at: impl Fn(f64) -> SupervisedConfig,
+        progress: &mut dyn ExperimentProgress,
+    ) -> Result<Vec<SupervisedResult>> {
         let (config, data, device) = (self.config, self.data, self.device);
         let root = self.folder.root();
         let mut results = vec![];
         for &fraction in &config.label_fractions {
-            let run = RunDir::new(root.join("supervised").join(format!("fraction-{fraction}")));
+            let run = RunDir::new(root.join(folder).join(format!("fraction-{fraction}")));
             if let Some(done) = run.load_json::<SupervisedResult>(RESULT_FILE)? {
                 results.push(done);
                 continue;
             }
-            progress.phase(&format!(
-                "supervised baseline at {}% labels",
-                100.0 * fraction
-            ));
+            progress.phase(&format!("{what} at {}% labels", 100.0 * fraction));
             let options = PretrainOptions {
                 run_dir: Some(&run),
                 resume: run.last_checkpoint().exists(),
                 stop_after_epoch: None,
             };
-            let supervised = config.supervised_at(fraction);
-            let mut bar = progress.training(supervised.planned_epochs(data)?);
+            let settings = at(fraction);
+            let mut bar = progress.training(settings.planned_epochs(data)?);
             if let Some(result) =
-                train_supervised::<B>(&supervised, data, &options, bar.as_mut(), device)?
+                train_supervised::<B>(&settings, data, &options, bar.as_mut(), device)?
             {
-                progress.phase(&format!(
-                    "supervised: top-1 {:.2}%",
-                    100.0 * result.report.top1
-                ));
+                progress.phase(&format!("{what}: top-1 {:.2}%", 100.0 * result.report.top1));
                 results.push(result);
             }
         }

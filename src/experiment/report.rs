@@ -41,18 +41,24 @@ fn rows(r: &ExperimentResults) -> Vec<Row> {
             });
         }
     }
-    let cells = fractions
-        .iter()
-        .map(|&f| {
-            r.supervised
-                .iter()
-                .find(|s| s.label_fraction == f)
-                .map(|s| (s.report.top1, 0.0))
-        })
-        .collect();
+    let end_to_end = |results: &[crate::eval::supervised::SupervisedResult]| {
+        fractions
+            .iter()
+            .map(|&f| {
+                results
+                    .iter()
+                    .find(|s| s.label_fraction == f)
+                    .map(|s| (s.report.top1, 0.0))
+            })
+            .collect()
+    };
+    rows.push(Row {
+        method: "SimCLR + fine-tune (end to end)".into(),
+        cells: end_to_end(&r.finetune),
+    });
     rows.push(Row {
         method: "Supervised ResNet-18 (end to end)".into(),
-        cells,
+        cells: end_to_end(&r.supervised),
     });
     rows
 }
@@ -208,7 +214,7 @@ pub fn markdown(r: &ExperimentResults) -> String {
     );
     out.push_str("## Test top-1 accuracy (%)\n\n");
     out.push_str(&accuracy_table_md(r));
-    out.push_str("\nProbes: mean ± std over label subsets; the supervised baseline uses subset 0.\n\n## t-SNE\n\n");
+    out.push_str("\nProbes: mean ± std over label subsets; the supervised baseline and fine-tuning use subset 0.\n\n## t-SNE\n\n");
     for t in &r.tsne {
         let _ = writeln!(
             out,
@@ -234,7 +240,7 @@ pub fn html(r: &ExperimentResults) -> String {
         r.config.preset,
         summary_md(r).replace("**", "")
     );
-    let _ = write!(out, "<section id=\"accuracy\"><h2>Test top-1 accuracy (%)</h2>{}<p>Probes: mean ± std over label subsets; the supervised baseline uses subset 0.</p></section>", md_table_to_html(&accuracy_table_md(r)));
+    let _ = write!(out, "<section id=\"accuracy\"><h2>Test top-1 accuracy (%)</h2>{}<p>Probes: mean ± std over label subsets; the supervised baseline and fine-tuning use subset 0.</p></section>", md_table_to_html(&accuracy_table_md(r)));
     let _ = write!(
         out,
         "<section id=\"label-fraction\"><h2>Label-fraction curve</h2>{}</section>",

@@ -64,6 +64,7 @@ pub const STUDY: RunKind = RunKind {
         "pretrain.knn_every",
         "pretrain.checkpoint_every",
         "supervised.backend",
+        "finetune.backend",
     ],
 };
 
