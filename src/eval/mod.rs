@@ -1,6 +1,6 @@
 //! Evaluation of a representation: batched features, the kNN monitor, linear/MLP probe
 //! heads and the probing protocol over label fractions, the supervised baseline, the
-//! encoders under evaluation, PCA and t-SNE.
+//! encoders under evaluation, fine-tuning, PCA, t-SNE and UMAP.
 
 pub mod encoder_source;
 pub mod features;
@@ -15,3 +15,4 @@ pub mod supervised;
 #[cfg(not(target_arch = "wasm32"))]
 mod supervised_config;
 pub mod tsne;
+pub mod umap;
