@@ -218,6 +218,17 @@ fn tsne_writes_csv_png_and_svg() {
     let svg = std::fs::read_to_string(dir.path().join("map/tsne.svg")).unwrap();
     assert!(svg.contains(r#"data-points="40""#));
 
+    // UMAP through the same command, into its own default folder.
+    let umap = with(
+        &["tsne", "--method", "umap", "--random-init", "--width", "4"],
+        &[SMALL_DATA, &["--points", "40", "--umap-epochs", "50"]].concat(),
+    );
+    let log = ok(dir.path(), &strs(&umap));
+    assert!(log.is_empty(), "stdout stays empty: {log}");
+    assert_eq!(csv(&dir.path().join("umap/umap.csv")).len(), 40);
+    let svg = std::fs::read_to_string(dir.path().join("umap/umap.svg")).unwrap();
+    assert!(svg.contains("UMAP of h"), "titled by its method");
+
     // Settings that give no map, or a meaningless one, are refused by name, and nothing
     // is written.
     let bad = [
@@ -226,6 +237,15 @@ fn tsne_writes_csv_png_and_svg() {
         (&["--theta", "inf"], "invalid theta"),
         (&["--iterations", "0"], "invalid iterations"),
         (&["--points", "0"], "invalid points: 0 is below 4"),
+        (
+            &["--method", "umap", "--neighbors", "1"],
+            "invalid umap.n_neighbors",
+        ),
+        (
+            &["--method", "umap", "--min-dist", "nan"],
+            "invalid umap.min_dist",
+        ),
+        (&["--method", "pca"], "unknown map method 'pca'"),
     ];
     for (flags, expected) in bad {
         let args = with(
@@ -301,11 +321,14 @@ iterations = 300
     assert!(!tuned.contains('–'), "a result at every fraction: {tuned}");
     let html = std::fs::read_to_string(dir.path().join("study/report.html")).unwrap();
     assert!(html.contains("id=\"label-fraction\"") && html.contains("<svg"));
+    assert!(html.contains("id=\"umap\"") && html.contains("UMAP of h"));
     assert!(!html.contains("<script"), "self-contained, no scripts");
     for file in [
         "report.md",
         "tsne-simclr.png",
         "tsne-random.png",
+        "umap-simclr.png",
+        "umap-random.png",
         "probes.json",
     ] {
         assert!(dir.path().join("study").join(file).exists(), "{file}");

@@ -299,41 +299,57 @@ fn optimise(
             if next[e] > epoch as f64 {
                 continue;
             }
-            let d2 = distance2(points[from], points[to]);
-            let pull = if d2 > 0.0 {
-                -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0)
-            } else {
-                0.0
-            };
-            for d in 0..2 {
-                let grad = clip(pull * (points[from][d] - points[to][d]));
-                points[from][d] += grad * alpha;
-                points[to][d] -= grad * alpha;
-            }
+            attract(points, (from, to), (a, b), alpha);
             next[e] += every[e];
-            let samples = ((epoch as f64 - next_negative[e]) / every_negative[e]).floor();
-            for _ in 0..samples.max(0.0) as usize {
+            let samples = ((epoch as f64 - next_negative[e]) / every_negative[e])
+                .floor()
+                .max(0.0);
+            for _ in 0..samples as usize {
                 let other = rng.below(n);
-                if other == from {
-                    continue;
-                }
-                let d2 = distance2(points[from], points[other]);
-                let push = if d2 > 0.0 {
-                    2.0 * REPULSION * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
-                } else {
-                    0.0
-                };
-                for d in 0..2 {
-                    let grad = if push > 0.0 {
-                        clip(push * (points[from][d] - points[other][d]))
-                    } else {
-                        CLIP
-                    };
-                    points[from][d] += grad * alpha;
+                if other != from {
+                    repel(points, (from, other), (a, b), alpha);
                 }
             }
-            next_negative[e] += samples.max(0.0) * every_negative[e];
+            next_negative[e] += samples * every_negative[e];
         }
+    }
+}
+
+/// One pull of the ends of an edge towards each other (both move).
+fn attract(points: &mut [[f64; 2]], (from, to): (usize, usize), (a, b): (f64, f64), alpha: f64) {
+    let d2 = distance2(points[from], points[to]);
+    let pull = if d2 > 0.0 {
+        -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0)
+    } else {
+        0.0
+    };
+    let delta = [
+        points[from][0] - points[to][0],
+        points[from][1] - points[to][1],
+    ];
+    for (d, delta) in delta.into_iter().enumerate() {
+        let grad = clip(pull * delta);
+        points[from][d] += grad * alpha;
+        points[to][d] -= grad * alpha;
+    }
+}
+
+/// One push of `from` away from a random point `other` (only `from` moves).
+fn repel(points: &mut [[f64; 2]], (from, other): (usize, usize), (a, b): (f64, f64), alpha: f64) {
+    let d2 = distance2(points[from], points[other]);
+    let push = if d2 > 0.0 {
+        2.0 * REPULSION * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
+    } else {
+        0.0
+    };
+    let delta = [
+        points[from][0] - points[other][0],
+        points[from][1] - points[other][1],
+    ];
+    for (d, delta) in delta.into_iter().enumerate() {
+        // umap-learn's push for two points on top of each other: the largest step.
+        let grad = if push > 0.0 { clip(push * delta) } else { CLIP };
+        points[from][d] += grad * alpha;
     }
 }
 

@@ -2,6 +2,7 @@
 //! several label fractions, train supervised baselines, t-SNE both encoders and write a
 //! report. Every phase saves its result as it finishes, so an interrupted study resumes.
 
+pub mod maps;
 pub mod phases;
 pub mod report;
 
@@ -12,6 +13,7 @@ use crate::eval::head::{HeadKind, ProbeConfig};
 use crate::eval::knn::KnnConfig;
 use crate::eval::supervised::SupervisedConfig;
 use crate::eval::tsne::TsneConfig;
+use crate::eval::umap::UmapConfig;
 use crate::train::config::{Preset, PretrainConfig};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,8 @@ pub struct ExperimentConfig {
     pub finetune: SupervisedConfig,
     /// t-SNE settings.
     pub tsne: TsneConfig,
+    /// UMAP settings (the same points as t-SNE's).
+    pub umap: UmapConfig,
     /// Test images in each t-SNE scatter (stratified).
     pub tsne_points: usize,
 }
@@ -124,6 +128,7 @@ impl ExperimentConfig {
             },
             finetune: SupervisedConfig::finetune_recipe(),
             tsne: TsneConfig::default(),
+            umap: UmapConfig::default(),
             tsne_points: 2000,
         };
         match preset {
@@ -204,6 +209,7 @@ impl ExperimentConfig {
         }
         // Before pretraining, not after it.
         self.tsne.validate()?;
+        self.umap.validate()?;
         crate::eval::tsne::check_points(self.tsne_points)
     }
 

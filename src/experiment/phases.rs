@@ -1,23 +1,20 @@
 //! The phases of a study and the files each leaves in the study folder:
 //! `pretrain/` (a run folder), `probes.json`, `supervised/fraction-F/` (run folders),
-//! `tsne-ENCODER.{json,csv,png,svg}`, `phases.json` (seconds per phase), the report.
+//! `finetune/fraction-F/`, `tsne-ENCODER.{json,csv,png,svg}` and `umap-ENCODER.*` (the
+//! maps, [`super::maps`]), `phases.json` (seconds per phase), the report.
 
+use super::maps::{map_of, write_map_files, MapMethod, MapResult};
 use super::ExperimentConfig;
-use crate::data::{Dataset, Normalization, Split};
+use crate::data::Dataset;
 use crate::eval::encoder_source::EncoderSource;
-use crate::eval::features::encode;
-use crate::eval::head::stratified_subset;
-use crate::eval::probing::{extract, labelled, probe, ProbeResult};
+use crate::eval::probing::{extract, probe, ProbeResult};
 use crate::eval::supervised::{train_supervised, SupervisedConfig, SupervisedResult, RESULT_FILE};
-use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, TsneConfig};
 use crate::train::collective::CollectiveBackend;
 use crate::train::config::PretrainConfig;
 use crate::train::driver::{pretrain, PretrainOptions, Progress, Silent};
 use crate::train::resume;
 use crate::train::run_dir::{EpochMetrics, RunDir, StepLoss};
-use crate::{io::atomic::write_atomic, io::readback, plot, Error, Result};
-use burn::tensor::backend::AutodiffBackend;
-use serde::{Deserialize, Serialize};
+use crate::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -35,21 +32,6 @@ pub trait ExperimentProgress {
 /// Progress that is not shown.
 pub struct Quiet;
 impl ExperimentProgress for Quiet {}
-
-/// A t-SNE of one encoder's test features.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TsneResult {
-    /// `simclr` or `random`.
-    pub encoder: String,
-    /// 2-D points.
-    pub points: Vec<[f64; 2]>,
-    /// Their classes.
-    pub labels: Vec<u8>,
-    /// Perplexity used.
-    pub perplexity: f64,
-    /// Leave-one-out 1-NN accuracy in the 2-D map.
-    pub nn_accuracy: f64,
-}
 
 /// Everything a report shows.
 #[derive(Debug, Clone)]
@@ -73,7 +55,9 @@ pub struct ExperimentResults {
     /// The SimCLR encoder fine-tuned, per label fraction.
     pub finetune: Vec<SupervisedResult>,
     /// t-SNE maps.
-    pub tsne: Vec<TsneResult>,
+    pub tsne: Vec<MapResult>,
+    /// UMAP maps.
+    pub umap: Vec<MapResult>,
     /// Wall seconds per phase (summed over invocations).
     pub phase_seconds: BTreeMap<String, f64>,
 }
@@ -143,8 +127,11 @@ pub fn run_experiment<B: CollectiveBackend>(
     )?;
     timed("3b fine-tune", start)?;
     let start = Instant::now();
-    let tsne = phases.tsne(progress)?;
+    let tsne = phases.maps(&MapMethod::Tsne(config.tsne.clone()), progress)?;
     timed("4 t-SNE", start)?;
+    let start = Instant::now();
+    let umap = phases.maps(&MapMethod::Umap(config.umap.clone()), progress)?;
+    timed("5 UMAP", start)?;
     let results = ExperimentResults {
         config: config.clone(),
         pretrain: pretrain_run.load_config()?,
@@ -156,6 +143,7 @@ pub fn run_experiment<B: CollectiveBackend>(
         supervised,
         finetune,
         tsne,
+        umap,
         phase_seconds: study.load_json(PHASES_FILE)?.unwrap_or_default(),
     };
     super::report::write(root, &results)?;
@@ -282,84 +270,31 @@ impl<B: CollectiveBackend> Phases<'_, B> {
         Ok(results)
     }
 
-    fn tsne(&self, progress: &mut dyn ExperimentProgress) -> Result<Vec<TsneResult>> {
+    /// Both encoders' maps by `method`: `STEM-ENCODER.{json,csv,png,svg}` in the study.
+    fn maps(
+        &self,
+        method: &MapMethod,
+        progress: &mut dyn ExperimentProgress,
+    ) -> Result<Vec<MapResult>> {
         let (config, data, study, device) = (self.config, self.data, self.folder, self.device);
-        let sources = &self.sources;
         let mut results = vec![];
-        for source in sources {
+        for source in &self.sources {
             let name = source.name();
-            let file = format!("tsne-{name}.json");
-            if let Some(done) = study.load_json::<TsneResult>(&file)? {
+            let stem = format!("{}-{name}", method.stem());
+            let file = format!("{stem}.json");
+            if let Some(done) = study.load_json::<MapResult>(&file)? {
                 results.push(done);
                 continue;
             }
-            progress.phase(&format!("t-SNE of the {name} encoder"));
+            progress.phase(&format!("{} of the {name} encoder", method.name()));
             let (test, norm) = (&data.test, data.normalization);
-            let result =
-                tsne_of::<B>(test, norm, config.tsne_points, &config.tsne, source, device)?;
-            write_tsne_files(
-                study.root(),
-                &format!("tsne-{name}"),
-                &result,
-                &data.classes,
-            )?;
+            let result = map_of::<B>(test, norm, config.tsne_points, method, source, device)?;
+            write_map_files(study.root(), &stem, &result, &data.classes)?;
             study.save_json(&file, &result)?;
             results.push(result);
         }
         Ok(results)
     }
-}
-
-/// t-SNE of the features of a stratified subset of about `points` labelled images of
-/// `split`. The settings are checked by [`embed`]; the study and `simclr tsne` check them
-/// (and `points`) before the work that leads here.
-pub fn tsne_of<B: AutodiffBackend>(
-    split: &Split,
-    normalization: Normalization,
-    points: usize,
-    config: &TsneConfig,
-    source: &EncoderSource,
-    device: &B::Device,
-) -> Result<TsneResult> {
-    let (indices, labels) = labelled(split);
-    if indices.is_empty() {
-        return Err(Error::UnsuitableData("t-SNE needs labelled images".into()));
-    }
-    let share = points as f64 / indices.len() as f64;
-    let rows = stratified_subset(&labels, share.min(1.0), config.seed);
-    let chosen: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
-    let (encoder, norm) = source.frozen::<B>(split.height(), normalization, device)?;
-    let h = encode(&encoder, split, &chosen, &norm, 256, device);
-    let values = readback::floats(h)?;
-    let embedding = embed(&values, encoder.config().feature_dim(), config)?;
-    let labels: Vec<u8> = rows.iter().map(|&r| labels[r]).collect();
-    Ok(TsneResult {
-        encoder: source.name(),
-        nn_accuracy: nearest_neighbour_accuracy(&embedding.points, &labels),
-        points: embedding.points,
-        labels,
-        perplexity: embedding.perplexity,
-    })
-}
-
-/// `STEM.csv`, `STEM.png` and `STEM.svg` in `dir`.
-pub fn write_tsne_files(
-    dir: &Path,
-    stem: &str,
-    result: &TsneResult,
-    classes: &[String],
-) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let stem = dir.join(stem);
-    let title = format!("t-SNE of h: {} encoder", result.encoder);
-    write_atomic(
-        &stem.with_extension("csv"),
-        to_csv(&result.points, &result.labels).as_bytes(),
-    )?;
-    let png = plot::raster::scatter_png(&title, &result.points, &result.labels, classes)?;
-    write_atomic(&stem.with_extension("png"), &png)?;
-    let svg = plot::svg::scatter(&title, &result.points, &result.labels, classes);
-    write_atomic(&stem.with_extension("svg"), svg.as_bytes())
 }
 
 #[cfg(test)]
@@ -404,9 +339,19 @@ mod tests {
                 batch_size: 10,
                 ..SupervisedConfig::default()
             },
+            finetune: SupervisedConfig {
+                epochs: 1,
+                min_steps: 0,
+                batch_size: 10,
+                ..SupervisedConfig::finetune_recipe()
+            },
             tsne: TsneConfig {
                 iterations: 250,
                 ..TsneConfig::default()
+            },
+            umap: crate::eval::umap::UmapConfig {
+                epochs: 50,
+                ..Default::default()
             },
             tsne_points: 30,
             ..ExperimentConfig::default()
@@ -426,14 +371,17 @@ mod tests {
             "2 encoders × 2 heads × 2 fractions"
         );
         assert_eq!(first.supervised.len(), 2);
+        assert_eq!(first.finetune.len(), 2);
         assert_eq!(first.tsne.len(), 2);
         assert_eq!(first.tsne[0].points.len(), 30);
+        assert_eq!((first.umap.len(), first.umap[0].points.len()), (2, 30));
         let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
         for id in [
             "accuracy",
             "label-fraction",
             "training",
             "tsne",
+            "umap",
             "confusion",
             "timing",
             "machine",
@@ -444,7 +392,11 @@ mod tests {
                 "section {id} missing"
             );
         }
-        assert_eq!(html.matches(r#"data-points="30""#).count(), 2);
+        assert_eq!(
+            html.matches(r#"data-points="30""#).count(),
+            4,
+            "2 t-SNE, 2 UMAP"
+        );
         let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
         assert!(md.contains("| SimCLR + linear probe |") && md.contains("| Supervised"));
         for file in [

@@ -214,14 +214,19 @@ pub fn markdown(r: &ExperimentResults) -> String {
     );
     out.push_str("## Test top-1 accuracy (%)\n\n");
     out.push_str(&accuracy_table_md(r));
-    out.push_str("\nProbes: mean ± std over label subsets; the supervised baseline and fine-tuning use subset 0.\n\n## t-SNE\n\n");
-    for t in &r.tsne {
-        let _ = writeln!(
-            out,
-            "![t-SNE, {0} encoder](tsne-{0}.png) — 1-NN accuracy in 2-D {1:.1}%\n",
-            t.encoder,
-            100.0 * t.nn_accuracy
-        );
+    out.push_str("\nProbes: mean ± std over label subsets; the supervised baseline and fine-tuning use subset 0.\n");
+    for (maps, stem) in [(&r.tsne, "tsne"), (&r.umap, "umap")] {
+        let Some(first) = maps.first() else { continue };
+        let _ = write!(out, "\n## {}\n\n", first.method);
+        for t in maps {
+            let _ = writeln!(
+                out,
+                "![{0}, {1} encoder]({stem}-{1}.png) — 1-NN accuracy in 2-D {2:.1}%\n",
+                t.method,
+                t.encoder,
+                100.0 * t.nn_accuracy
+            );
+        }
     }
     out.push_str("## Time per phase\n\n");
     out.push_str(&timing_md(r));
@@ -250,18 +255,24 @@ pub fn html(r: &ExperimentResults) -> String {
     for chart in training_charts(r) {
         out.push_str(&chart);
     }
-    out.push_str(
-        "</div></section><section id=\"tsne\"><h2>t-SNE of h (test images)</h2><div class=\"row\">",
-    );
-    for t in &r.tsne {
-        let title = format!(
-            "{} encoder (2-D 1-NN {:.1}%)",
-            t.encoder,
-            100.0 * t.nn_accuracy
-        );
-        out.push_str(&scatter(&title, &t.points, &t.labels, &r.classes));
-    }
     out.push_str("</div></section>");
+    for (maps, id) in [(&r.tsne, "tsne"), (&r.umap, "umap")] {
+        let Some(first) = maps.first() else { continue };
+        let _ = write!(
+            out,
+            "<section id=\"{id}\"><h2>{} of h (test images)</h2><div class=\"row\">",
+            first.method
+        );
+        for t in maps {
+            let title = format!(
+                "{} encoder (2-D 1-NN {:.1}%)",
+                t.encoder,
+                100.0 * t.nn_accuracy
+            );
+            out.push_str(&scatter(&title, &t.points, &t.labels, &r.classes));
+        }
+        out.push_str("</div></section>");
+    }
     let best = r
         .probes
         .iter()

@@ -1,4 +1,5 @@
-//! `simclr tsne`: a t-SNE scatter of features h (CSV, PNG, SVG).
+//! `simclr tsne`: a t-SNE (or, with `--method umap`, UMAP) scatter of features h (CSV,
+//! PNG, SVG).
 
 use crate::args::{parse, pick_split, DataArgs, EvalEncoderArgs, RandomInitArgs};
 use anyhow::Result;
@@ -7,7 +8,8 @@ use simclr::backend::{dispatch, BackendKind, BackendTask};
 use simclr::data::DatasetSpec;
 use simclr::eval::encoder_source::EncoderSource;
 use simclr::eval::tsne::{check_points, TsneConfig};
-use simclr::experiment::phases::{tsne_of, write_tsne_files};
+use simclr::eval::umap::UmapConfig;
+use simclr::experiment::maps::{map_of, write_map_files, MapMethod};
 use simclr::train::collective::CollectiveBackend;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,31 +29,62 @@ pub struct TsneArgs {
     /// Points (a stratified subset of the split's labelled images)
     #[arg(long, default_value_t = 2000)]
     pub points: usize,
-    /// Perplexity
+    /// Map method: tsne or umap
+    #[arg(long, default_value = "tsne")]
+    pub method: String,
+    /// t-SNE perplexity
     #[arg(long, default_value_t = TsneConfig::default().perplexity)]
     pub perplexity: f64,
-    /// Barnes-Hut θ
+    /// t-SNE's Barnes-Hut θ
     #[arg(long, default_value_t = TsneConfig::default().theta)]
     pub theta: f64,
-    /// Iterations
+    /// t-SNE iterations
     #[arg(long, default_value_t = TsneConfig::default().iterations)]
     pub iterations: usize,
-    /// Output folder for tsne.csv, tsne.png and tsne.svg
-    #[arg(long, value_name = "DIR", default_value = "tsne")]
-    pub out: PathBuf,
+    /// UMAP neighbours
+    #[arg(long, default_value_t = UmapConfig::default().n_neighbors)]
+    pub neighbors: usize,
+    /// UMAP minimum distance between points in the map
+    #[arg(long, default_value_t = UmapConfig::default().min_dist)]
+    pub min_dist: f64,
+    /// UMAP optimisation epochs
+    #[arg(long, default_value_t = UmapConfig::default().epochs)]
+    pub umap_epochs: usize,
+    /// Output folder for METHOD.csv, METHOD.png and METHOD.svg [default: tsne or umap]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Compute backend: cpu, wgpu or cuda
     #[arg(long, default_value = "cpu")]
     pub backend: String,
 }
 
 impl TsneArgs {
-    fn config(&self) -> TsneConfig {
-        TsneConfig {
-            perplexity: self.perplexity,
-            theta: self.theta,
-            iterations: self.iterations,
-            ..TsneConfig::default()
+    fn method(&self) -> simclr::Result<MapMethod> {
+        match self.method.as_str() {
+            "tsne" => Ok(MapMethod::Tsne(TsneConfig {
+                perplexity: self.perplexity,
+                theta: self.theta,
+                iterations: self.iterations,
+                ..TsneConfig::default()
+            })),
+            "umap" => Ok(MapMethod::Umap(UmapConfig {
+                n_neighbors: self.neighbors,
+                min_dist: self.min_dist,
+                epochs: self.umap_epochs,
+                ..UmapConfig::default()
+            })),
+            other => Err(simclr::Error::UnknownName {
+                what: "map method",
+                given: other.into(),
+                expected: "tsne or umap".into(),
+            }),
         }
+    }
+
+    fn out(&self, method: &MapMethod) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(method.stem()))
     }
 }
 
@@ -68,10 +101,10 @@ impl BackendTask for TsneTask {
         let a = &self.args;
         let data = self.spec.load()?;
         let split = pick_split(&data, &a.split)?;
-        let config = a.config();
+        let method = a.method()?;
         let norm = data.normalization;
-        let result = tsne_of::<B>(split, norm, a.points, &config, &self.source, &device)?;
-        write_tsne_files(&a.out, "tsne", &result, &data.classes)?;
+        let result = map_of::<B>(split, norm, a.points, &method, &self.source, &device)?;
+        write_map_files(&a.out(&method), method.stem(), &result, &data.classes)?;
         Ok((result.points.len(), result.nn_accuracy))
     }
 }
@@ -79,16 +112,18 @@ impl BackendTask for TsneTask {
 /// Runs `simclr tsne`.
 pub fn run(args: TsneArgs) -> Result<()> {
     // Before the encoder and the data are loaded.
-    args.config().validate()?;
+    let method = args.method()?;
+    method.validate()?;
     check_points(args.points)?;
     let source = args.encoder.source(&args.random)?;
     let spec = args.encoder.dataset(&args.data)?;
     let kind: BackendKind = parse(&args.backend)?;
-    let out = args.out.clone();
+    let out = args.out(&method);
     let start = Instant::now();
     let (points, nn) = dispatch(kind, TsneTask { source, spec, args })?;
+    let stem = method.stem();
     eprintln!(
-        "wrote tsne.csv, tsne.png and tsne.svg to {} ({points} points, 2-D 1-NN accuracy {:.1}%, {:.0} s)",
+        "wrote {stem}.csv, {stem}.png and {stem}.svg to {} ({points} points, 2-D 1-NN accuracy {:.1}%, {:.0} s)",
         out.display(),
         100.0 * nn,
         start.elapsed().as_secs_f64()
