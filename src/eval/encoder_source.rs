@@ -30,12 +30,7 @@ struct StepsDone {
 pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<TrainedEncoder<B>> {
     let config = run.load_config()?;
     let checkpoint = run.load_checkpoint()?;
-    let side = config.image_size.ok_or_else(|| {
-        Error::format(
-            run.config_path(),
-            "has no image_size; was the run started by this version?",
-        )
-    })?;
+    let side = trained_side(run, &config)?;
     let model: SimclrModel<B> = config.model(side).init(device);
     let path = run.last_checkpoint();
     let steps = serde_json::from_slice::<StepsDone>(&checkpoint.state)
@@ -52,6 +47,16 @@ pub fn from_run_dir<B: Backend>(run: &RunDir, device: &B::Device) -> Result<Trai
         encoder: model.encoder,
         normalization: config.normalization,
         steps,
+    })
+}
+
+/// The view side a run trained on (its saved configuration records it when it starts).
+pub fn trained_side(run: &RunDir, config: &crate::train::config::PretrainConfig) -> Result<usize> {
+    config.image_size.ok_or_else(|| {
+        Error::format(
+            run.config_path(),
+            "has no image_size; was the run started by this version?",
+        )
     })
 }
 

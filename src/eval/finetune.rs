@@ -60,12 +60,7 @@ pub fn encoder_shape(path: &Path) -> Result<ResNetConfig> {
     if path.is_dir() {
         let run = RunDir::new(path);
         let config = run.load_config()?;
-        let side = config.image_size.ok_or_else(|| {
-            Error::format(
-                run.config_path(),
-                "has no image_size; was the run started by this version?",
-            )
-        })?;
+        let side = super::encoder_source::trained_side(&run, &config)?;
         return Ok(ResNetConfig::new()
             .with_width(config.width)
             .with_stem(config.resolved_stem(side)));
