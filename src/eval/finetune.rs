@@ -12,15 +12,21 @@
 //! is Nesterov's; this project's SGD is LARS without its trust ratio, with classical
 //! momentum.
 
-use super::encoder_source::EncoderSource;
-use super::supervised::SupervisedConfig;
-use crate::data::Normalization;
+use super::supervised_config::SupervisedConfig;
 use crate::model::weights::encoder_config_from_bytes;
-use crate::model::{ResNet, ResNetConfig, Stem};
+use crate::model::ResNetConfig;
 use crate::train::run_dir::RunDir;
-use crate::{Error, Result};
-use burn::prelude::*;
+use crate::Result;
 use std::path::Path;
+// Loading the starting encoder from a path is the native driver's alone.
+#[cfg(not(target_arch = "wasm32"))]
+use {
+    super::encoder_source::EncoderSource,
+    crate::data::Normalization,
+    crate::model::{ResNet, Stem},
+    crate::Error,
+    burn::prelude::*,
+};
 
 impl SupervisedConfig {
     /// The fine-tuning recipe (the module's) from the encoder at `start_from`: a run
@@ -49,6 +55,7 @@ impl SupervisedConfig {
 }
 
 /// Where an encoder path points: a run folder or a weights file.
+#[cfg(not(target_arch = "wasm32"))]
 fn source(path: &Path) -> EncoderSource {
     if path.is_dir() {
         EncoderSource::RunDir(path.to_path_buf())
@@ -75,6 +82,7 @@ pub fn encoder_shape(path: &Path) -> Result<ResNetConfig> {
 
 /// The encoder a supervised run starts from and the normalisation to feed it: the one at
 /// `config.start_from` with its own normalisation (else `fallback`), or a fresh one.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn starting_encoder<B: Backend>(
     config: &SupervisedConfig,
     side: usize,
@@ -171,9 +179,7 @@ mod tests {
             20,
         );
         let device = Default::default();
-        let plan = config.plan(&data).unwrap();
-        let mut trainer =
-            SupervisedTrainer::<AutodiffCpu>::new(&config, &data, plan, &device).unwrap();
+        let mut trainer = SupervisedTrainer::<AutodiffCpu>::new(&config, &data, &device).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let (file_encoder, _) =
             crate::model::weights::encoder_from_bytes::<Cpu>(&bytes, &path, &device).unwrap();
@@ -202,8 +208,7 @@ mod tests {
             ..SupervisedConfig::finetune(&path).unwrap()
         };
         let (config, data) = synthetic(config, 40, 10);
-        let plan = config.plan(&data).unwrap();
-        let err = SupervisedTrainer::<AutodiffCpu>::new(&config, &data, plan, &Default::default())
+        let err = SupervisedTrainer::<AutodiffCpu>::new(&config, &data, &Default::default())
             .err()
             .unwrap();
         assert!(

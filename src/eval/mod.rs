@@ -4,15 +4,15 @@
 
 pub mod encoder_source;
 pub mod features;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod finetune;
 pub mod head;
 pub mod knn;
+pub mod map_method;
 pub mod pca;
 pub mod probing;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod supervised;
-#[cfg(not(target_arch = "wasm32"))]
-mod supervised_config;
+pub mod supervised_config;
+pub mod supervised_task;
 pub mod tsne;
 pub mod umap;

@@ -5,9 +5,9 @@ use crate::data::{Normalization, Split};
 use crate::eval::encoder_source::EncoderSource;
 use crate::eval::features::encode;
 use crate::eval::head::stratified_subset;
+pub use crate::eval::map_method::MapMethod;
 use crate::eval::probing::labelled;
-use crate::eval::tsne::{embed, nearest_neighbour_accuracy, to_csv, Embedding2d, TsneConfig};
-use crate::eval::umap::UmapConfig;
+use crate::eval::tsne::{nearest_neighbour_accuracy, to_csv, TsneConfig};
 use crate::{io::atomic::write_atomic, io::readback, plot, Error, Result};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
@@ -33,55 +33,6 @@ pub struct MapResult {
 
 fn tsne_name() -> String {
     MapMethod::Tsne(TsneConfig::default()).name().into()
-}
-
-/// How a 2-D map of `h` is drawn.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MapMethod {
-    /// t-SNE (linfa-tsne).
-    Tsne(TsneConfig),
-    /// UMAP ([`crate::eval::umap`]).
-    Umap(UmapConfig),
-}
-
-impl MapMethod {
-    /// "t-SNE" or "UMAP".
-    pub fn name(&self) -> &'static str {
-        match self {
-            MapMethod::Tsne(_) => "t-SNE",
-            MapMethod::Umap(_) => "UMAP",
-        }
-    }
-
-    /// The file stem: `tsne` or `umap`.
-    pub fn stem(&self) -> &'static str {
-        match self {
-            MapMethod::Tsne(_) => "tsne",
-            MapMethod::Umap(_) => "umap",
-        }
-    }
-
-    fn seed(&self) -> u64 {
-        match self {
-            MapMethod::Tsne(c) => c.seed,
-            MapMethod::Umap(c) => c.seed,
-        }
-    }
-
-    /// Rejects settings that give no map, by name.
-    pub fn validate(&self) -> Result<()> {
-        match self {
-            MapMethod::Tsne(c) => c.validate(),
-            MapMethod::Umap(c) => c.validate(),
-        }
-    }
-
-    fn embed(&self, values: &[f32], dim: usize) -> Result<Embedding2d> {
-        match self {
-            MapMethod::Tsne(c) => embed(values, dim, c),
-            MapMethod::Umap(c) => crate::eval::umap::embed(values, dim, c),
-        }
-    }
 }
 
 /// A map (`method`) of the features of a stratified subset of about `points` labelled

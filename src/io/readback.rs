@@ -31,3 +31,12 @@ pub async fn floats_async<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> R
         .map_err(|e| Error::Device(format!("{e:?}")))?;
     to_vec(data)
 }
+
+/// [`ints`] without blocking.
+pub async fn ints_async<B: Backend, const D: usize>(tensor: Tensor<B, D, Int>) -> Result<Vec<i64>> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Device(format!("{e:?}")))?;
+    to_vec(data)
+}

@@ -191,15 +191,15 @@ async function webgpuRun(page) {
   assert.equal(await page.getByTestId("pairs").count(), 1, `${name}: augmented views are shown`);
   const accuracy = await probe(page, name);
 
-  await page.getByTestId("tsne-run").click();
-  await until(page, `${name}: t-SNE`, async () => (await page.getByTestId("tsne").count()) > 0);
-  const points = Number(await page.getByTestId("tsne").getAttribute("data-points"));
+  await page.getByTestId("map-run").click();
+  await until(page, `${name}: t-SNE`, async () => (await page.getByTestId("map").count()) > 0);
+  const points = Number(await page.getByTestId("map").getAttribute("data-points"));
   const test = Number((await text(page, "data-summary")).match(/(\d+) test images/)[1]);
   assert.equal(points, Math.min(300, test), `${name}: one t-SNE point per test image`);
-  assert.equal(await page.locator("[data-testid=tsne] circle").count(), points, `${name}: every point is drawn`);
+  assert.equal(await page.locator("[data-testid=map] circle").count(), points, `${name}: every point is drawn`);
   // The last circle is drawn on top of any it overlaps.
-  await page.locator("[data-testid=tsne] circle").last().hover();
-  await until(page, `${name}: hover image`, async () => (await page.getByTestId("tsne-hover").count()) > 0, 1);
+  await page.locator("[data-testid=map] circle").last().hover();
+  await until(page, `${name}: hover image`, async () => (await page.getByTestId("map-hover").count()) > 0, 1);
 
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-encoder").click()]);
   await download.saveAs(encoderFile);

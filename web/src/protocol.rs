@@ -1,7 +1,9 @@
 //! Messages between the page and the training worker.
 
 use serde::{Deserialize, Serialize};
+use simclr::eval::map_method::MapMethod;
 use simclr::eval::probing::ProbeResult;
+use simclr::eval::supervised_task::SupervisedResult;
 
 pub use crate::settings::{ComputeChoice, RunSettings};
 
@@ -49,10 +51,20 @@ pub enum Command {
         /// The run's settings (the random encoder is built from them).
         settings: RunSettings,
     },
-    /// A t-SNE map of up to this many test images' features.
-    Tsne {
+    /// Fine-tune the encoder with a linear classifier end to end on this share of the
+    /// labels (Stop ends it early; the network so far is tested).
+    FineTune {
+        /// Share of the labelled training images to train on.
+        label_fraction: f64,
+        /// The run's settings (batch size and seed).
+        settings: RunSettings,
+    },
+    /// A 2-D map (t-SNE or UMAP) of up to this many test images' features.
+    Map {
         /// Points to embed.
         points: usize,
+        /// How to draw it.
+        method: MapMethod,
     },
     /// The trained encoder as safetensors.
     ExportEncoder,
@@ -96,9 +108,11 @@ pub struct ProbeComparison {
     pub classes: Vec<String>,
 }
 
-/// A t-SNE map with thumbnails of its images.
+/// A 2-D map of the test embeddings with thumbnails of its images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TsneMap {
+pub struct EmbeddingMap {
+    /// "t-SNE" or "UMAP".
+    pub method: String,
     /// One `[x, y]` per image.
     pub points: Vec<[f64; 2]>,
     /// Class of each point.
@@ -114,6 +128,15 @@ pub struct TsneMap {
     pub side: usize,
     /// 2-D nearest-neighbour accuracy of the map.
     pub neighbour_accuracy: f64,
+}
+
+/// A fine-tuned network's test result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FineTuned {
+    /// Accuracy, labelled images and steps.
+    pub result: SupervisedResult,
+    /// Whether Stop ended it before its last step.
+    pub stopped: bool,
 }
 
 /// What the worker reports.
@@ -162,8 +185,19 @@ pub enum Event {
     },
     /// Probe results.
     Probe(ProbeComparison),
-    /// A t-SNE map.
-    Tsne(TsneMap),
+    /// Where fine-tuning stands.
+    FineTuning {
+        /// Steps done.
+        step: usize,
+        /// Steps planned.
+        total: usize,
+        /// Mean loss since the last report.
+        loss: f64,
+    },
+    /// Fine-tuning ended and the network was tested.
+    FineTuned(FineTuned),
+    /// A map of the test embeddings.
+    Map(EmbeddingMap),
     /// A file for the page to offer as a download.
     Download(FileBytes),
     /// An encoder was loaded from a file (its description).

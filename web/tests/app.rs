@@ -7,9 +7,11 @@ use leptos::prelude::*;
 use simclr::eval::head::HeadKind;
 use simclr::eval::probing::ProbeResult;
 use simclr::train::optim::OptimizerKind;
-use simclr_web::components::{chance_loss, summary_line, verdict, Place};
+use simclr_web::components::{
+    chance_loss, finetune_summary, map_method, summary_line, verdict, Place,
+};
 use simclr_web::components::{Charts, ProbeResults, RunState, Status};
-use simclr_web::protocol::{DataSummary, Event, ProbeComparison};
+use simclr_web::protocol::{DataSummary, Event, FineTuned, ProbeComparison};
 use simclr_web::settings::{ComputeChoice, Preset, RunSettings};
 use simclr_web::worker::compute::is_software;
 use wasm_bindgen::JsCast;
@@ -210,6 +212,24 @@ fn probe_result(top1: f64) -> ProbeResult {
     }
 }
 
+fn finetuned(top1: f64, stopped: bool) -> FineTuned {
+    FineTuned {
+        result: simclr::eval::supervised_task::SupervisedResult {
+            label_fraction: 1.0,
+            train_examples: 20,
+            steps: 40,
+            report: simclr::eval::head::ProbeReport {
+                top1,
+                top5: 1.0,
+                per_class: vec![top1; 2],
+                confusion: vec![vec![4, 0], vec![1, 3]],
+                epochs: 30,
+            },
+        },
+        stopped,
+    }
+}
+
 fn body() -> web_sys::HtmlElement {
     web_sys::window()
         .and_then(|w| w.document())
@@ -268,12 +288,99 @@ async fn charts_and_probe_results_render_from_state() {
     );
     let random = query("[data-testid=probe-random-accuracy]").expect("the random encoder's");
     assert_eq!(random.text_content().as_deref(), Some("25.0%"));
+    assert!(query("[data-testid=finetune-accuracy]").is_none());
+    // Fine-tuning's result joins the probes', compared with them on the same labels.
+    state.apply(
+        Event::FineTuning {
+            step: 10,
+            total: 40,
+            loss: 1.5,
+        },
+        |_| None,
+    );
+    assert_eq!(state.finetuning.get_untracked(), Some((10, 40, 1.5)));
+    state.apply(Event::FineTuned(finetuned(0.875, false)), |_| None);
+    assert!(state.finetuning.get_untracked().is_none());
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().expect("a window");
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10)
+            .expect("a timer");
+    }))
+    .await
+    .expect("a tick");
+    let tuned = query("[data-testid=finetune-accuracy]").expect("the fine-tuned accuracy");
+    assert_eq!(tuned.text_content().as_deref(), Some("87.5%"));
+    let summary = query("[data-testid=finetune-summary]")
+        .and_then(|e| e.text_content())
+        .unwrap_or_default();
+    assert!(
+        summary.contains("25.0 points above the linear probe")
+            && summary.contains("62.5 points above the random"),
+        "{summary}"
+    );
 }
 
 #[wasm_bindgen_test]
-fn tsne_layout_fills_the_plot() {
+fn fine_tuning_summary_says_when_it_was_stopped_and_skips_other_labels() {
+    let probe = ProbeComparison {
+        trained: ProbeResult {
+            label_fraction: 0.1,
+            ..probe_result(0.5)
+        },
+        random: probe_result(0.2),
+        classes: vec!["a".into(), "b".into()],
+    };
+    let text = finetune_summary(&finetuned(0.4, true), Some(&probe));
+    assert!(text.contains("(stopped early)"), "{text}");
+    assert!(
+        !text.contains("linear probe"),
+        "a probe of other labels is no comparison: {text}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_pages_fine_tuning_is_the_command_lines_recipe() {
+    let encoder = simclr::model::ResNetConfig::new()
+        .with_width(4)
+        .init::<simclr::backend::Cpu>(&Default::default());
+    let settings = RunSettings::default();
+    let config = simclr_web::worker::finetune::finetune_config(&encoder, &settings, 0.1);
+    let recipe = simclr::eval::supervised_config::SupervisedConfig::finetune_recipe();
+    assert_eq!(
+        (
+            config.lr,
+            config.momentum,
+            config.weight_decay,
+            config.epochs
+        ),
+        (
+            recipe.lr,
+            recipe.momentum,
+            recipe.weight_decay,
+            recipe.epochs
+        )
+    );
+    assert_eq!(config.batch_size, settings.pretrain_config().batch_size);
+    assert_eq!((config.width, config.label_fraction), (4, 0.1));
+    assert!(config.validate().is_ok());
+}
+
+#[wasm_bindgen_test]
+fn the_map_menu_offers_t_sne_and_umap() {
+    let names: Vec<&str> = ["tsne", "umap"]
+        .iter()
+        .filter_map(|key| map_method(key))
+        .map(|m| m.name())
+        .collect();
+    assert_eq!(names, ["t-SNE", "UMAP"]);
+    assert!(map_method("pca").is_none());
+}
+
+#[wasm_bindgen_test]
+fn map_layout_fills_the_plot() {
     let points = [[-3.0, 1.0], [5.0, 2.0], [1.0, -7.0]];
-    let placed = simclr_web::components::tsne_layout(&points);
+    let placed = simclr_web::components::map_layout(&points);
     let xs: Vec<f64> = placed.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = placed.iter().map(|p| p.1).collect();
     // Inside the 10-unit margin, in order, the middle of the data in the middle.
@@ -343,11 +450,12 @@ fn a_new_run_clears_the_last_encoders_results() {
         }),
         |_| None,
     );
+    state.apply(Event::FineTuned(finetuned(0.7, false)), |_| None);
     state.sprite_url.set(Some("blob:x".into()));
-    assert!(state.probe.get_untracked().is_some());
+    assert!(state.probe.get_untracked().is_some() && state.finetuned.get_untracked().is_some());
     state.begin_run();
-    assert!(state.probe.get_untracked().is_none());
-    assert!(state.tsne.get_untracked().is_none() && state.sprite_url.get_untracked().is_none());
+    assert!(state.probe.get_untracked().is_none() && state.finetuned.get_untracked().is_none());
+    assert!(state.map.get_untracked().is_none() && state.sprite_url.get_untracked().is_none());
     assert!(
         !state.has_encoder.get_untracked(),
         "nothing to probe until the run ends"

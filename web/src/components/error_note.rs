@@ -11,7 +11,7 @@ impl Place {
             Place::Data => "data",
             Place::Run => "run",
             Place::Probe => "probe",
-            Place::Tsne => "tsne",
+            Place::Map => "map",
             Place::Files => "files",
         }
     }

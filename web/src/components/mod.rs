@@ -7,26 +7,28 @@ mod data_panel;
 mod error_note;
 pub mod files;
 mod files_panel;
+mod finetune_panel;
 pub mod link;
+mod map_panel;
 mod probe_panel;
 mod settings_panel;
 pub mod state;
-mod tsne_panel;
 pub mod worker_kind;
 
 pub use charts::{chance_loss, Charts};
 pub use data_panel::summary_line;
+pub use finetune_panel::finetune_summary;
+pub use map_panel::{layout as map_layout, map_method};
 pub use probe_panel::{verdict, ProbeResults};
 pub use state::{Place, RunState, Status};
-pub use tsne_panel::layout as tsne_layout;
 
 use controls::Controls;
 use data_panel::DataPanel;
 use files_panel::FilesPanel;
 use leptos::prelude::*;
+use map_panel::MapPanel;
 use probe_panel::ProbePanel;
 use settings_panel::SettingsPanel;
-use tsne_panel::TsnePanel;
 
 /// The whole page.
 #[component]
@@ -54,7 +56,7 @@ pub fn App() -> impl IntoView {
                 <ProbePanel/>
                 <FilesPanel/>
             </div>
-            <TsnePanel/>
+            <MapPanel/>
         </main>
     }
 }

@@ -1,7 +1,9 @@
-//! The linear probe: a label-fraction slider, then test accuracy and confusion matrices of
-//! the trained encoder and a random one, side by side.
+//! The linear probe and fine-tuning: a label-fraction slider, then test accuracy and
+//! confusion matrices of the trained encoder, a random one and the fine-tuned network,
+//! side by side.
 
 use super::error_note::ErrorNote;
+use super::finetune_panel::{finetune_column, finetune_summary, FineTuneControls};
 use super::link::WorkerLink;
 use super::state::{Place, RunState};
 use crate::protocol::{Command, ProbeComparison};
@@ -87,38 +89,59 @@ pub fn ProbePanel() -> impl IntoView {
     };
     view! {
         <section class="panel probe">
-            <h2>"Linear probe"</h2>
-            <p>"A linear classifier on the frozen features h, trained with a fraction of the labels, tested on the test images."</p>
+            <h2>"Linear probe and fine-tuning"</h2>
+            <p>"A linear classifier on the frozen features h, trained with a fraction of the labels, tested on the test images; \
+                or the whole encoder fine-tuned with a linear classifier on the same labels."</p>
             <label>
                 <span>{move || format!("labels used: {:.0}%", percent.get())}</span>
                 <input type="range" min="1" max="100" step="1" data-testid="label-fraction"
                     prop:value=move || percent.get().to_string()
                     on:input=move |ev| if let Ok(v) = event_target_value(&ev).parse() { percent.set(v) }/>
             </label>
-            <button data-testid="probe-run" on:click=run disabled=move || !ready()>"Run the probe"</button>
+            <div class="buttons">
+                <button data-testid="probe-run" on:click=run disabled=move || !ready()>"Run the probe"</button>
+                <FineTuneControls percent=percent/>
+            </div>
             <ErrorNote place=Place::Probe/>
             <ProbeResults/>
         </section>
     }
 }
 
-/// The last probe's results: the trained and the random encoder side by side.
+/// The last probe's and fine-tuning's results: the trained encoder, the random one and
+/// the fine-tuned network side by side.
 #[component]
 pub fn ProbeResults() -> impl IntoView {
     let state = expect_context::<RunState>();
     move || {
-        state.probe.get().map(|p| {
-            let settings = state
-                .trained_with
-                .get()
-                .unwrap_or_else(|| state.settings.get());
+        let probe = state.probe.get();
+        let finetuned = state.finetuned.get();
+        let settings = state
+            .trained_with
+            .get()
+            .unwrap_or_else(|| state.settings.get());
+        let classes = probe
+            .as_ref()
+            .map(|p| p.classes.clone())
+            .or_else(|| state.data.get().map(|d| d.classes))
+            .unwrap_or_default();
+        let verdict_line = probe.as_ref().map(|p| {
+            view! { <p class="verdict" data-testid="probe-verdict">{verdict(p, &settings)}</p> }
+        });
+        let finetune_line = finetuned.as_ref().map(|f| {
+            view! { <p class="verdict" data-testid="finetune-summary">{finetune_summary(f, probe.as_ref())}</p> }
+        });
+        let probe_columns = probe.map(|p| {
             view! {
-                <p class="verdict" data-testid="probe-verdict">{verdict(&p, &settings)}</p>
-                <div class="side-by-side">
-                    {column("SimCLR encoder", "probe-accuracy", p.trained, &p.classes)}
-                    {column("random encoder", "probe-random-accuracy", p.random, &p.classes)}
-                </div>
+                {column("SimCLR encoder", "probe-accuracy", p.trained, &p.classes)}
+                {column("random encoder", "probe-random-accuracy", p.random, &p.classes)}
             }
-        })
+        });
+        let finetune = finetuned.map(|f| finetune_column(f, &classes));
+        view! {
+            {verdict_line}
+            {finetune_line}
+            <div class="side-by-side">{probe_columns}{finetune}</div>
+        }
     }
 }

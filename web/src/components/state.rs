@@ -1,6 +1,6 @@
 //! The page's reactive state and how each worker event changes it.
 
-use crate::protocol::{DataSummary, Event, ProbeComparison, TsneMap};
+use crate::protocol::{DataSummary, EmbeddingMap, Event, FineTuned, ProbeComparison};
 use crate::settings::RunSettings;
 use leptos::prelude::*;
 
@@ -49,8 +49,8 @@ pub enum Place {
     Run,
     /// The linear probe.
     Probe,
-    /// The t-SNE map.
-    Tsne,
+    /// The map of the test embeddings (t-SNE or UMAP).
+    Map,
     /// Encoder and embeddings files.
     Files,
 }
@@ -89,9 +89,13 @@ pub struct RunState {
     pub knn: RwSignal<Vec<(f64, f64)>>,
     /// The last probe comparison.
     pub probe: RwSignal<Option<ProbeComparison>>,
-    /// The last t-SNE map.
-    pub tsne: RwSignal<Option<TsneMap>>,
-    /// Object URL of the t-SNE map's thumbnail sheet.
+    /// The last fine-tuning result.
+    pub finetuned: RwSignal<Option<FineTuned>>,
+    /// Fine-tuning under way: steps done, steps planned, last mean loss.
+    pub finetuning: RwSignal<Option<(usize, usize, f64)>>,
+    /// The last map of the test embeddings.
+    pub map: RwSignal<Option<EmbeddingMap>>,
+    /// Object URL of the map's thumbnail sheet.
     pub sprite_url: RwSignal<Option<String>>,
     /// The loaded encoder, in words.
     pub loaded: RwSignal<Option<String>>,
@@ -125,7 +129,9 @@ impl RunState {
             reports: RwSignal::new(vec![]),
             knn: RwSignal::new(vec![]),
             probe: RwSignal::new(None),
-            tsne: RwSignal::new(None),
+            finetuned: RwSignal::new(None),
+            finetuning: RwSignal::new(None),
+            map: RwSignal::new(None),
             sprite_url: RwSignal::new(None),
             loaded: RwSignal::new(None),
             has_encoder: RwSignal::new(false),
@@ -148,13 +154,19 @@ impl RunState {
         self.reports.set(vec![]);
         self.knn.set(vec![]);
         self.step.set((0, 0, 0, 0.0));
-        self.probe.set(None);
-        self.tsne.set(None);
-        self.sprite_url.set(None);
+        self.forget_results();
         self.has_encoder.set(false);
         if self.loaded.get_untracked().is_some() {
             self.loaded_replaced.set(true);
         }
+    }
+
+    /// Drops the results that belonged to the last encoder.
+    fn forget_results(&self) {
+        self.probe.set(None);
+        self.finetuned.set(None);
+        self.map.set(None);
+        self.sprite_url.set(None);
     }
 
     /// Marks a non-training task as under way (buttons wait for it).
@@ -223,19 +235,25 @@ impl RunState {
                 self.working.set(None);
                 self.probe.set(Some(result));
             }
-            Event::Tsne(map) => {
+            Event::FineTuning { step, total, loss } => {
+                self.finetuning.set(Some((step, total, loss)));
+            }
+            Event::FineTuned(outcome) => {
+                self.working.set(None);
+                self.finetuning.set(None);
+                self.finetuned.set(Some(outcome));
+            }
+            Event::Map(map) => {
                 self.working.set(None);
                 self.sprite_url.set(png_url(&map.sprite_png));
-                self.tsne.set(Some(map));
+                self.map.set(Some(map));
             }
             Event::Download(_) => self.working.set(None),
             Event::EncoderLoaded(description) => {
                 self.working.set(None);
                 self.loaded.set(Some(description));
                 self.loaded_replaced.set(false);
-                self.probe.set(None);
-                self.tsne.set(None);
-                self.sprite_url.set(None);
+                self.forget_results();
                 self.has_encoder.set(true);
             }
             Event::Working(what) => self.working.set(Some(what)),
@@ -246,6 +264,7 @@ impl RunState {
     /// Shows an error; a run under way ends with it.
     pub fn fail(&self, message: String) {
         self.working.set(None);
+        self.finetuning.set(None);
         self.pending.set(None);
         if self.status.get_untracked().running() {
             self.status.set(Status::Error);
@@ -264,6 +283,7 @@ impl RunState {
             return;
         }
         self.working.set(None);
+        self.finetuning.set(None);
         self.pending.set(None);
         self.status.set(Status::Error);
         self.error.set(Some(format!(

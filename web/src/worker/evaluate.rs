@@ -1,16 +1,17 @@
 //! What the worker does with an encoder: linear probes against a random encoder, t-SNE
-//! maps, embeddings and weights for download. Every read-back is non-blocking.
+//! and UMAP maps, embeddings and weights for download. Every read-back is non-blocking.
 
 use super::WorkerError;
-use crate::protocol::{EmbeddingFormat, FileBytes, ProbeComparison, RunSettings, TsneMap};
+use crate::protocol::{EmbeddingFormat, EmbeddingMap, FileBytes, ProbeComparison, RunSettings};
 use burn::prelude::Backend;
 use simclr::backend::AutodiffCpu;
 use simclr::data::{Dataset, Normalization};
 use simclr::eval::encoder_source::EncoderSource;
 use simclr::eval::features::{encode, labelled_indices};
 use simclr::eval::head::{HeadKind, ProbeConfig};
+use simclr::eval::map_method::MapMethod;
 use simclr::eval::probing::{encode_labelled, probe as fit_probe, ProbeResult};
-use simclr::eval::tsne::{check_points, embed, nearest_neighbour_accuracy, TsneConfig};
+use simclr::eval::tsne::{check_points, nearest_neighbour_accuracy};
 use simclr::model::ResNet;
 use simclr::{augment::preview, io::npy, io::readback};
 
@@ -111,21 +112,23 @@ async fn test_features<B: Backend>(
     Ok((indices, labels, values))
 }
 
-/// A t-SNE map of up to `points` test images, with their thumbnails.
-pub async fn tsne<B: Backend>(
+/// A map (`method`) of up to `points` test images, with their thumbnails.
+pub async fn map<B: Backend>(
     encoder: &ResNet<B>,
     normalization: Normalization,
     data: &Dataset,
-    points: usize,
+    (points, method): (usize, &MapMethod),
     device: &B::Device,
-) -> Result<TsneMap, WorkerError> {
+) -> Result<EmbeddingMap, WorkerError> {
     check_points(points)?;
+    method.validate()?;
     let (indices, labels, values) =
         test_features(encoder, normalization, data, points, device).await?;
     let dim = encoder.config().feature_dim();
-    let map = embed(&values, dim, &TsneConfig::default())?;
+    let map = method.embed(&values, dim)?;
     let columns = (indices.len() as f64).sqrt().ceil() as usize;
-    Ok(TsneMap {
+    Ok(EmbeddingMap {
+        method: method.name().into(),
         neighbour_accuracy: nearest_neighbour_accuracy(&map.points, &labels),
         points: map.points,
         labels,

@@ -7,6 +7,7 @@ pub mod compute;
 pub mod crash;
 pub mod error;
 pub mod evaluate;
+pub mod finetune;
 pub mod train;
 pub mod yielding;
 
@@ -24,6 +25,7 @@ use simclr::backend::{AutodiffCpu, Cpu};
 use simclr::backend::{AutodiffWgpu, Wgpu};
 use simclr::data::synthetic::{self, SyntheticConfig};
 use simclr::data::{upload, Dataset};
+use simclr::eval::map_method::MapMethod;
 use simclr::model::weights;
 use std::path::Path;
 use std::sync::Arc;
@@ -80,7 +82,11 @@ impl WorkerState {
                 label_fraction,
                 settings,
             } => self.probe(label_fraction, &settings, scope).await,
-            Command::Tsne { points } => self.tsne(points, scope).await,
+            Command::FineTune {
+                label_fraction,
+                settings,
+            } => self.finetune(label_fraction, &settings, scope).await,
+            Command::Map { points, method } => self.map(points, &method, scope).await,
             Command::ExportEncoder => self.export_encoder(scope).await,
             Command::ExportEmbeddings(format) => self.export_embeddings(format, scope).await,
             Command::ImportEncoder { file, compute } => self.import(file, compute, scope).await,
@@ -119,15 +125,59 @@ impl WorkerState {
         send(scope, Event::Probe(result)).await
     }
 
-    async fn tsne(&self, points: usize, scope: &mut Scope) -> Result<(), WorkerError> {
+    async fn finetune(
+        &mut self,
+        label_fraction: f64,
+        settings: &RunSettings,
+        scope: &mut Scope,
+    ) -> Result<(), WorkerError> {
+        let data = self.data(settings)?;
+        let held = self.held()?;
+        let normalization = held.normalization.unwrap_or(data.normalization);
+        send(scope, Event::Working("fine-tuning the encoder".into())).await?;
+        let outcome = match &held.encoder {
+            #[cfg(feature = "webgpu")]
+            Encoder::Gpu(encoder) => {
+                let run = finetune::FineTune::<AutodiffWgpu> {
+                    encoder,
+                    normalization,
+                    data: &data,
+                    settings,
+                    label_fraction,
+                    device: Default::default(),
+                };
+                finetune::finetune(run, scope).await?
+            }
+            Encoder::Cpu(encoder) => {
+                let run = finetune::FineTune::<AutodiffCpu> {
+                    encoder,
+                    normalization,
+                    data: &data,
+                    settings,
+                    label_fraction,
+                    device: Default::default(),
+                };
+                finetune::finetune(run, scope).await?
+            }
+        };
+        send(scope, Event::FineTuned(outcome)).await
+    }
+
+    async fn map(
+        &self,
+        points: usize,
+        method: &MapMethod,
+        scope: &mut Scope,
+    ) -> Result<(), WorkerError> {
         let data = self.current_data()?;
         let held = self.held()?;
         let norm = held.normalization.unwrap_or(data.normalization);
-        send(scope, Event::Working("computing the t-SNE map".into())).await?;
+        let what = format!("computing the {} map", method.name());
+        send(scope, Event::Working(what)).await?;
         let map = with_encoder!(&held.encoder, |encoder, device| {
-            evaluate::tsne(encoder, norm, &data, points, &device).await
+            evaluate::map(encoder, norm, &data, (points, method), &device).await
         })?;
-        send(scope, Event::Tsne(map)).await
+        send(scope, Event::Map(map)).await
     }
 
     async fn export_encoder(&self, scope: &mut Scope) -> Result<(), WorkerError> {

@@ -10,7 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use futures::{FutureExt, StreamExt};
 use simclr::data::Dataset;
 use simclr::model::ResNet;
-use simclr::train::session::{Session, SessionOptions, LIVE_LOSS_READ_EVERY};
+use simclr::train::session::{Session, SessionOptions, TrainingTask, LIVE_LOSS_READ_EVERY};
 use simclr::train::step::Trainer;
 use simclr::{augment::preview, eval::knn, io::readback};
 use std::path::Path;
@@ -161,8 +161,8 @@ fn loaded_encoder<B: AutodiffBackend>(
 
 /// Lets the page's messages in after a step and handles a waiting Pause or Stop; while
 /// paused, waits for Resume or Stop (the session's clock is held meanwhile).
-async fn stop_requested<B: AutodiffBackend>(
-    session: &mut TrainSession<'_, B>,
+pub async fn stop_requested<B: AutodiffBackend, T: TrainingTask<B>>(
+    session: &mut Session<'_, B, T>,
     scope: &mut Scope,
 ) -> Result<bool, WorkerError> {
     yield_to_browser().await;
@@ -195,5 +195,5 @@ async fn stop_requested<B: AutodiffBackend>(
 }
 
 fn busy() -> Event {
-    Event::Working("the worker is training: stop the run (or let it finish) first".into())
+    Event::Working("the worker is training: stop it (or let it finish) first".into())
 }

@@ -1,11 +1,14 @@
-//! The t-SNE scatter of test embeddings (computed in the worker), coloured by class, with
-//! a legend and the image under the pointer.
+//! The 2-D map of the test embeddings, t-SNE or UMAP (computed in the worker), coloured by
+//! class, with a legend and the image under the pointer.
 
 use super::error_note::ErrorNote;
 use super::link::WorkerLink;
 use super::state::{Place, RunState};
-use crate::protocol::{Command, TsneMap};
+use crate::protocol::{Command, EmbeddingMap};
 use leptos::prelude::*;
+use simclr::eval::map_method::MapMethod;
+use simclr::eval::tsne::TsneConfig;
+use simclr::eval::umap::UmapConfig;
 use simclr::plot::{bounds, class_color, class_name, hex};
 
 /// Side of the plot area, in SVG units.
@@ -23,7 +26,7 @@ pub fn layout(points: &[[f64; 2]]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn scatter(map: TsneMap, hovered: RwSignal<Option<usize>>) -> impl IntoView {
+fn scatter(map: EmbeddingMap, hovered: RwSignal<Option<usize>>) -> impl IntoView {
     let dots = layout(&map.points)
         .into_iter()
         .zip(map.labels.iter().copied())
@@ -50,8 +53,8 @@ fn scatter(map: TsneMap, hovered: RwSignal<Option<usize>>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="tsne-plot">
-            <svg data-testid="tsne" data-points=map.points.len().to_string() viewBox=format!("0 0 {PLOT} {PLOT}") width=PLOT height=PLOT
+        <div class="map-plot">
+            <svg data-testid="map" data-method=map.method.clone() data-points=map.points.len().to_string() viewBox=format!("0 0 {PLOT} {PLOT}") width=PLOT height=PLOT
                 on:mouseleave=move |_| hovered.set(None)>
                 <rect width=PLOT height=PLOT fill="white" stroke="#ccc"/>
                 {dots}
@@ -63,7 +66,7 @@ fn scatter(map: TsneMap, hovered: RwSignal<Option<usize>>) -> impl IntoView {
 
 /// The thumbnail of point `k`, cut out of the map's sprite sheet.
 fn thumbnail(state: RunState, k: usize) -> Option<impl IntoView> {
-    let map = state.tsne.get()?;
+    let map = state.map.get()?;
     let url = state.sprite_url.get()?;
     let side = map.side * ZOOM;
     let (column, row) = (k % map.columns, k / map.columns);
@@ -76,35 +79,50 @@ fn thumbnail(state: RunState, k: usize) -> Option<impl IntoView> {
     );
     let label = class_name(&map.classes, *map.labels.get(k)?);
     Some(view! {
-        <div class="thumbnail" data-testid="tsne-hover">
+        <div class="thumbnail" data-testid="map-hover">
             <div style=style></div>
             <p>{label}</p>
         </div>
     })
 }
 
-/// The t-SNE panel.
+/// The map method of a menu value (`tsne` or `umap`), with its default settings.
+pub fn map_method(key: &str) -> Option<MapMethod> {
+    match key {
+        "tsne" => Some(MapMethod::Tsne(TsneConfig::default())),
+        "umap" => Some(MapMethod::Umap(UmapConfig::default())),
+        _ => None,
+    }
+}
+
+/// The map panel.
 #[component]
-pub fn TsnePanel() -> impl IntoView {
+pub fn MapPanel() -> impl IntoView {
     let state = expect_context::<RunState>();
     let link = expect_context::<WorkerLink>();
     let points = RwSignal::new(300usize);
+    let method = RwSignal::new(String::from("tsne"));
     let hovered = RwSignal::new(None::<usize>);
     let run = move |_| {
-        state.begin_task(Place::Tsne, "computing the t-SNE map");
+        let Some(method) = map_method(&method.get_untracked()) else {
+            return;
+        };
+        state.begin_task(Place::Map, &format!("computing the {} map", method.name()));
         hovered.set(None);
-        link.send(Command::Tsne {
+        link.send(Command::Map {
             points: points.get_untracked(),
+            method,
         });
     };
     let ready = move || {
         state.has_encoder.get() && !state.status.get().running() && state.working.get().is_none()
     };
     let caption = move || {
-        state.tsne.with(|m| {
+        state.map.with(|m| {
             m.as_ref().map(|m| {
                 format!(
-                    "{} test images; 2-D nearest-neighbour accuracy {:.1}%",
+                    "{} of {} test images; 2-D nearest-neighbour accuracy {:.1}%",
+                    m.method,
                     m.points.len(),
                     100.0 * m.neighbour_accuracy
                 )
@@ -112,18 +130,25 @@ pub fn TsnePanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel tsne">
-            <h2>"t-SNE of the test embeddings"</h2>
+        <section class="panel map">
+            <h2>"Map of the test embeddings"</h2>
+            <label>
+                <span>"method"</span>
+                <select data-testid="map-method" on:change=move |ev| method.set(event_target_value(&ev))>
+                    <option value="tsne" selected=true>"t-SNE"</option>
+                    <option value="umap">"UMAP"</option>
+                </select>
+            </label>
             <label>
                 <span>"points"</span>
-                <input type="number" min="10" step="10" data-testid="tsne-points" prop:value=move || points.get().to_string()
+                <input type="number" min="10" step="10" data-testid="map-points" prop:value=move || points.get().to_string()
                     on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { points.set(v) }/>
             </label>
-            <button data-testid="tsne-run" on:click=run disabled=move || !ready()>"Compute the map"</button>
-            <ErrorNote place=Place::Tsne/>
+            <button data-testid="map-run" on:click=run disabled=move || !ready()>"Compute the map"</button>
+            <ErrorNote place=Place::Map/>
             <p>{caption}</p>
-            <div class="tsne-view">
-                {move || state.tsne.get().map(|map| scatter(map, hovered))}
+            <div class="map-view">
+                {move || state.map.get().map(|map| scatter(map, hovered))}
                 {move || hovered.get().and_then(|k| thumbnail(state, k))}
             </div>
         </section>

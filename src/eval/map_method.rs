@@ -1,0 +1,58 @@
+//! The two ways of drawing a 2-D map of `h`, t-SNE and UMAP, behind one choice: for the
+//! study, `simclr tsne --method` and the page alike.
+
+use crate::eval::tsne::{embed, Embedding2d, TsneConfig};
+use crate::eval::umap::UmapConfig;
+use crate::Result;
+use serde::{Deserialize, Serialize};
+
+/// How a 2-D map of `h` is drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MapMethod {
+    /// t-SNE (linfa-tsne).
+    Tsne(TsneConfig),
+    /// UMAP ([`crate::eval::umap`]).
+    Umap(UmapConfig),
+}
+
+impl MapMethod {
+    /// "t-SNE" or "UMAP".
+    pub fn name(&self) -> &'static str {
+        match self {
+            MapMethod::Tsne(_) => "t-SNE",
+            MapMethod::Umap(_) => "UMAP",
+        }
+    }
+
+    /// The file stem: `tsne` or `umap`.
+    pub fn stem(&self) -> &'static str {
+        match self {
+            MapMethod::Tsne(_) => "tsne",
+            MapMethod::Umap(_) => "umap",
+        }
+    }
+
+    /// The seed of the method's random start (and of the points chosen for it).
+    pub fn seed(&self) -> u64 {
+        match self {
+            MapMethod::Tsne(c) => c.seed,
+            MapMethod::Umap(c) => c.seed,
+        }
+    }
+
+    /// Rejects settings that give no map, by name.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            MapMethod::Tsne(c) => c.validate(),
+            MapMethod::Umap(c) => c.validate(),
+        }
+    }
+
+    /// The 2-D map of `values`, `dim` numbers per point.
+    pub fn embed(&self, values: &[f32], dim: usize) -> Result<Embedding2d> {
+        match self {
+            MapMethod::Tsne(c) => embed(values, dim, c),
+            MapMethod::Umap(c) => crate::eval::umap::embed(values, dim, c),
+        }
+    }
+}
