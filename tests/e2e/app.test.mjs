@@ -14,7 +14,7 @@
 //    beside the data panel too; the encoder from run 1 loads and probes; a run continuing
 //    from it clears the old probe, pauses within a step (+2 s), holds still, resumes and
 //    finishes; a second run stops within a step (+2 s) and says where; the embeddings
-//    download as CSV.
+//    download as CSV; fine-tuning stops within a step (+2 s) and its network is tested.
 // 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show what a run will use,
 //    and PyTorch's ResNet-18 from ../shared/reference loads as an encoder; a run asked on
 //    WebGPU moves to the single-threaded worker, which is handed the files first.
@@ -95,6 +95,31 @@ async function probe(page, name, percent = 100) {
   return { trained, random };
 }
 
+/// Fine-tunes at the slider's share of the labels; its progress shows, then its accuracy.
+async function fineTune(page, name) {
+  const started = Date.now();
+  await page.getByTestId("finetune-run").click();
+  await until(page, `${name}: fine-tuning progress`, async () => (await page.getByTestId("finetune-progress").count()) > 0, 2);
+  await until(page, `${name}: fine-tuned`, async () => (await page.getByTestId("finetune-accuracy").count()) > 0 && !(await text(page, "working")));
+  const accuracy = Number(await page.getByTestId("finetune-accuracy").getAttribute("data-accuracy"));
+  assert.ok(accuracy > CHANCE, `${name}: fine-tuned accuracy ${accuracy} is not above chance`);
+  assert.equal(await page.getByTestId("finetune-progress").count(), 0, `${name}: the progress bar goes when it ends`);
+  return { accuracy, seconds: (Date.now() - started) / 1000 };
+}
+
+/// Draws the map with `method` (tsne or umap) and checks it is the one asked for.
+async function drawMap(page, name, method) {
+  await page.getByTestId("map-method").selectOption(method);
+  const started = Date.now();
+  await page.getByTestId("map-run").click();
+  const label = method === "umap" ? "UMAP" : "t-SNE";
+  await until(page, `${name}: ${label} map`, async () => (await page.getByTestId("map").count()) > 0 && !(await text(page, "working")));
+  assert.equal(await page.getByTestId("map").getAttribute("data-method"), label, `${name}: the map is ${label}'s`);
+  const points = Number(await page.getByTestId("map").getAttribute("data-points"));
+  assert.equal(await page.locator("[data-testid=map] circle").count(), points, `${name}: every point is drawn`);
+  return { points, caption: await text(page, "map-caption"), seconds: (Date.now() - started) / 1000 };
+}
+
 /// A screenshot in $E2E_OUT, and in $E2E_DOCS when set.
 async function shot(page, file, fullPage = false) {
   await page.screenshot({ path: join(out, file), fullPage });
@@ -161,14 +186,20 @@ async function defaultRun(page) {
   assert.match(backend, new RegExp(`^CPU, ${threads} threads? \\(the WebGPU adapter .* is a software renderer`), `${name}: backend ${backend}`);
   assert.ok(seconds <= 180, `${name}: the default run took ${seconds} s (at most 180)`);
   const table = {};
-  for (const percent of [10, 100]) {
+  // 10% last, so that fine-tuning below has the probe of its labels to compare with.
+  for (const percent of [100, 10]) {
     const { trained, random } = await probe(page, `${name} at ${percent}%`, percent);
     table[percent] = { trained, random };
     assert.ok(trained >= random + 0.05, `${name}: at ${percent}% labels the SimCLR probe ${trained} is not 5 points above the random encoder's ${random}`);
   }
+  const tuned = await fineTune(page, name);
+  assert.match(await text(page, "finetune-summary"), /points (above|below) the linear probe on the same labels/, `${name}: compared with the probe`);
+  const umap = await drawMap(page, name, "umap");
+  assert.equal(umap.points, Math.min(300, test), `${name}: one UMAP point per test image`);
   await shot(page, "browser-finished.png", true);
   console.log(`${name}: ${seconds.toFixed(1)} s on "${backend}", ${await text(page, "views-per-s")} views/s, ` +
-    `${test} test images, probe trained vs random: ${JSON.stringify(table)}`);
+    `${test} test images, probe trained vs random: ${JSON.stringify(table)}, ` +
+    `fine-tuned at 10%: ${tuned.accuracy} in ${tuned.seconds.toFixed(1)} s, UMAP ${umap.caption} in ${umap.seconds.toFixed(1)} s`);
 }
 
 async function webgpuRun(page) {
@@ -191,12 +222,9 @@ async function webgpuRun(page) {
   assert.equal(await page.getByTestId("pairs").count(), 1, `${name}: augmented views are shown`);
   const accuracy = await probe(page, name);
 
-  await page.getByTestId("map-run").click();
-  await until(page, `${name}: t-SNE`, async () => (await page.getByTestId("map").count()) > 0);
-  const points = Number(await page.getByTestId("map").getAttribute("data-points"));
+  const { points } = await drawMap(page, name, "tsne");
   const test = Number((await text(page, "data-summary")).match(/(\d+) test images/)[1]);
   assert.equal(points, Math.min(300, test), `${name}: one t-SNE point per test image`);
-  assert.equal(await page.locator("[data-testid=map] circle").count(), points, `${name}: every point is drawn`);
   // The last circle is drawn on top of any it overlaps.
   await page.locator("[data-testid=map] circle").last().hover();
   await until(page, `${name}: hover image`, async () => (await page.getByTestId("map-hover").count()) > 0, 1);
@@ -285,6 +313,15 @@ async function cpuRun(page) {
   assert.ok(stoppedAt >= 5 && stoppedAt < 200, `${name}: stopped at step ${stoppedAt}`);
 
   const accuracy = await probe(page, name);
+  // Fine-tuning on every label is long enough to stop; the network so far is tested.
+  await page.getByTestId("finetune-run").click();
+  await until(page, `${name}: fine-tuning reports`, async () => (await page.getByTestId("finetune-progress").count()) > 0 &&
+    Number(await page.getByTestId("finetune-progress").getAttribute("value")) >= 3, 2);
+  const tuneStop = await latency(page, `${name}: fine-tuning stop`, () => page.getByTestId("finetune-stop").click(),
+    async () => /testing the fine-tuned network/.test(await text(page, "working")) || (await page.getByTestId("finetune-accuracy").count()) > 0);
+  await until(page, `${name}: stopped fine-tuning tested`, async () => (await page.getByTestId("finetune-accuracy").count()) > 0, 2);
+  assert.ok(tuneStop <= step + 2, `${name}: fine-tuning stopped after ${tuneStop} s (a step is ${step} s)`);
+  assert.match(await text(page, "finetune-summary"), /stopped early/, `${name}: the summary says it was stopped`);
   const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
   const rows = (await readFile(await csv.path(), "utf8")).trim().split("\n");
   const test = Number((await text(page, "data-summary")).match(/(\d+) test images/)[1]);
@@ -292,7 +329,8 @@ async function cpuRun(page) {
   assert.equal(rows.length, 1 + test, `${name}: one row per test image`);
   console.log(`${name}: backend "${backend}", losses ${losses.join(" → ")}, ${views} views/s, ` +
     `loaded-encoder probe ${loaded.trained}, probe ${accuracy.trained} vs random ${accuracy.random}, ` +
-    `pause ${pause.toFixed(2)} s, stop ${stop.toFixed(2)} s (step ${step.toFixed(2)} s), stopped at step ${stoppedAt}`);
+    `pause ${pause.toFixed(2)} s, stop ${stop.toFixed(2)} s (step ${step.toFixed(2)} s), stopped at step ${stoppedAt}, ` +
+    `fine-tuning stop ${tuneStop.toFixed(2)} s`);
 }
 
 // Files made elsewhere: real CIFAR-10 batch files load and show; PyTorch's ResNet-18

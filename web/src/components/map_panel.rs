@@ -146,7 +146,7 @@ pub fn MapPanel() -> impl IntoView {
             </label>
             <button data-testid="map-run" on:click=run disabled=move || !ready()>"Compute the map"</button>
             <ErrorNote place=Place::Map/>
-            <p>{caption}</p>
+            <p data-testid="map-caption">{caption}</p>
             <div class="map-view">
                 {move || state.map.get().map(|map| scatter(map, hovered))}
                 {move || hovered.get().and_then(|k| thumbnail(state, k))}

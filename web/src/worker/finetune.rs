@@ -3,11 +3,15 @@
 //! recipe of `simclr finetune`) on the backend that holds the encoder. Progress goes to the
 //! page as it comes; Stop ends it after the current step and the model so far is tested.
 
+use super::compute::{Encoder, HeldEncoder};
 use super::train::stop_requested;
 use super::{send, Scope, WorkerError};
 use crate::protocol::{Event, FineTuned, RunSettings};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
+use simclr::backend::AutodiffCpu;
+#[cfg(feature = "webgpu")]
+use simclr::backend::AutodiffWgpu;
 use simclr::data::{Dataset, Normalization};
 use simclr::eval::supervised_config::SupervisedConfig;
 use simclr::eval::supervised_task::SupervisedTrainer;
@@ -47,6 +51,42 @@ pub fn finetune_config<B: burn::prelude::Backend>(
         batch_size: run.batch_size,
         seed: run.seed,
         ..SupervisedConfig::finetune_recipe()
+    }
+}
+
+/// Fine-tunes the encoder the worker holds, on the backend that holds it.
+pub async fn finetune_held(
+    held: &HeldEncoder,
+    normalization: Normalization,
+    data: &Dataset,
+    settings: &RunSettings,
+    label_fraction: f64,
+    scope: &mut Scope,
+) -> Result<FineTuned, WorkerError> {
+    match &held.encoder {
+        #[cfg(feature = "webgpu")]
+        Encoder::Gpu(encoder) => {
+            let run = FineTune::<AutodiffWgpu> {
+                encoder,
+                normalization,
+                data,
+                settings,
+                label_fraction,
+                device: Default::default(),
+            };
+            finetune(run, scope).await
+        }
+        Encoder::Cpu(encoder) => {
+            let run = FineTune::<AutodiffCpu> {
+                encoder,
+                normalization,
+                data,
+                settings,
+                label_fraction,
+                device: Default::default(),
+            };
+            finetune(run, scope).await
+        }
     }
 }
 

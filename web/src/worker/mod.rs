@@ -135,31 +135,9 @@ impl WorkerState {
         let held = self.held()?;
         let normalization = held.normalization.unwrap_or(data.normalization);
         send(scope, Event::Working("fine-tuning the encoder".into())).await?;
-        let outcome = match &held.encoder {
-            #[cfg(feature = "webgpu")]
-            Encoder::Gpu(encoder) => {
-                let run = finetune::FineTune::<AutodiffWgpu> {
-                    encoder,
-                    normalization,
-                    data: &data,
-                    settings,
-                    label_fraction,
-                    device: Default::default(),
-                };
-                finetune::finetune(run, scope).await?
-            }
-            Encoder::Cpu(encoder) => {
-                let run = finetune::FineTune::<AutodiffCpu> {
-                    encoder,
-                    normalization,
-                    data: &data,
-                    settings,
-                    label_fraction,
-                    device: Default::default(),
-                };
-                finetune::finetune(run, scope).await?
-            }
-        };
+        let outcome =
+            finetune::finetune_held(held, normalization, &data, settings, label_fraction, scope)
+                .await?;
         send(scope, Event::FineTuned(outcome)).await
     }
 
