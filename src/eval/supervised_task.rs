@@ -132,18 +132,25 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
         let side = data.train.height();
         let (encoder, normalization) =
             super::finetune::starting_encoder::<B>(config, side, data.normalization, device)?;
+        if config.start_from.is_some() {
+            // The classifier's start must not depend on how the encoder was read: this
+            // is then the page's run from the same encoder in memory (`from_encoder`).
+            B::seed(device, config.seed);
+        }
         Self::with_encoder(config, data, encoder, normalization, device)
     }
 
-    /// The run from `encoder` (fed images normalised with `normalization`) and a fresh,
-    /// seeded classifier: fine-tuning an encoder already in memory.
+    /// The run from `encoder` (in inference mode, fed images normalised with
+    /// `normalization`), every weight of it trained, and a fresh, seeded classifier:
+    /// fine-tuning an encoder already in memory.
     pub fn from_encoder(
         config: &SupervisedConfig,
         data: &Dataset,
-        encoder: ResNet<B>,
+        encoder: ResNet<B::InnerBackend>,
         normalization: Normalization,
         device: &B::Device,
     ) -> Result<Self> {
+        let encoder = crate::model::trainable_encoder::<B>(encoder, device);
         B::seed(device, config.seed);
         Self::with_encoder(config, data, encoder, normalization, device)
     }
@@ -310,5 +317,73 @@ impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
             path,
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{AutodiffCpu, Cpu};
+    use crate::data::DatasetSpec;
+    use crate::model::weights::{encoder_from_bytes, encoder_to_bytes};
+    use crate::model::ResNetConfig;
+    use crate::train::signature::weight_hash;
+
+    fn steps(trainer: &mut SupervisedTrainer<AutodiffCpu>, data: &Dataset, n: usize) {
+        for _ in 0..n {
+            trainer.step(data).unwrap();
+        }
+    }
+
+    /// The page fine-tunes the encoder it holds; the command line reads it from a file.
+    /// From the same weights and settings both runs are the same run.
+    #[test]
+    fn fine_tuning_from_memory_is_fine_tuning_from_the_file() {
+        let device = Default::default();
+        Cpu::seed(&device, 11);
+        let held = ResNetConfig::new().with_width(4).init::<Cpu>(&device);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("encoder.safetensors");
+        let bytes = encoder_to_bytes(&held, &Normalization::cifar10(), 0).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let config = SupervisedConfig {
+            dataset: DatasetSpec {
+                synthetic_train_size: 80,
+                synthetic_test_size: 30,
+                ..DatasetSpec::default()
+            },
+            batch_size: 20,
+            label_fraction: 0.5,
+            ..SupervisedConfig::finetune(&path).unwrap()
+        };
+        let data = config.dataset.load().unwrap();
+        // Read for inference, as the page imports a file: its weights are frozen there.
+        let (from_file, _) = encoder_from_bytes::<Cpu>(&bytes, &path, &device).unwrap();
+        assert_eq!(weight_hash(&from_file), weight_hash(&held));
+        let mut in_memory = SupervisedTrainer::<AutodiffCpu>::from_encoder(
+            &config,
+            &data,
+            from_file,
+            Normalization::cifar10(),
+            &device,
+        )
+        .unwrap();
+        let mut read = SupervisedTrainer::<AutodiffCpu>::new(&config, &data, &device).unwrap();
+        steps(&mut in_memory, &data, 3);
+        steps(&mut read, &data, 3);
+        assert_eq!(
+            weight_hash(&in_memory.model.valid()),
+            weight_hash(&read.model.valid())
+        );
+        assert_ne!(
+            weight_hash(&in_memory.model.encoder.valid()),
+            weight_hash(&held),
+            "the encoder trains"
+        );
+        let result = in_memory.test(&data).read().unwrap();
+        assert_eq!(result, read.test(&data).read().unwrap());
+        assert_eq!((result.steps, result.train_examples), (3, 40));
+        assert_eq!(result.report.confusion.iter().flatten().sum::<usize>(), 30);
+        assert!(!in_memory.is_complete());
     }
 }

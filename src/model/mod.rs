@@ -15,8 +15,8 @@ pub use head::{ProjectionHead, ProjectionHeadConfig};
 pub use resnet::{ResNet, ResNetConfig, Stem};
 pub use simclr::{SimclrModel, SimclrModelConfig};
 
-use burn::module::{Module, ModuleMapper};
-use burn::tensor::backend::Backend;
+use burn::module::{AutodiffModule, Module, ModuleMapper};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 struct Materialize;
 impl<B: Backend> ModuleMapper<B> for Materialize {}
@@ -28,4 +28,19 @@ impl<B: Backend> ModuleMapper<B> for Materialize {}
 /// however it is used or cloned later.
 pub fn materialize<B: Backend, M: Module<B>>(module: M) -> M {
     module.map(&mut Materialize)
+}
+
+/// `encoder` on the autodiff backend `B` with every parameter trainable.
+///
+/// `from_inner` alone keeps each parameter's require-grad state, and an encoder read for
+/// inference (a weights file loaded on the inner backend) has none: fine-tuning it would
+/// train the classifier alone. Loading its weights into a fresh `B` network keeps the
+/// fresh network's state (trainable) and draws no random numbers.
+pub fn trainable_encoder<B: AutodiffBackend>(
+    encoder: ResNet<B::InnerBackend>,
+    device: &B::Device,
+) -> ResNet<B> {
+    let config = encoder.config();
+    let record = ResNet::<B>::from_inner(encoder).into_record();
+    config.init::<B>(device).load_record(record)
 }

@@ -194,6 +194,8 @@ async function defaultRun(page) {
   }
   const tuned = await fineTune(page, name);
   assert.match(await text(page, "finetune-summary"), /points (above|below) the linear probe on the same labels/, `${name}: compared with the probe`);
+  // Trained end to end, the encoder adapts to the labels: a frozen one would only match the probe.
+  assert.ok(tuned.accuracy > table[10].trained + 0.05, `${name}: fine-tuned ${tuned.accuracy} is not above the probe's ${table[10].trained}`);
   const umap = await drawMap(page, name, "umap");
   assert.equal(umap.points, Math.min(300, test), `${name}: one UMAP point per test image`);
   await shot(page, "browser-finished.png", true);

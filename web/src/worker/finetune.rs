@@ -7,7 +7,6 @@ use super::compute::{Encoder, HeldEncoder};
 use super::train::stop_requested;
 use super::{send, Scope, WorkerError};
 use crate::protocol::{Event, FineTuned, RunSettings};
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use simclr::backend::AutodiffCpu;
 #[cfg(feature = "webgpu")]
@@ -96,11 +95,10 @@ pub async fn finetune<B: AutodiffBackend>(
     scope: &mut Scope,
 ) -> Result<FineTuned, WorkerError> {
     let config = finetune_config(run.encoder, run.settings, run.label_fraction);
-    let encoder = ResNet::<B>::from_inner(run.encoder.clone());
-    let trainer = SupervisedTrainer::from_encoder(
+    let trainer = SupervisedTrainer::<B>::from_encoder(
         &config,
         run.data,
-        encoder,
+        run.encoder.clone(),
         run.normalization,
         &run.device,
     )?;
