@@ -47,7 +47,7 @@ pub enum Command {
     Finetune(Box<commands::finetune::FinetuneArgs>),
     /// t-SNE scatter of features h (CSV, PNG and SVG).
     Tsne(commands::tsne::TsneArgs),
-    /// The whole study: pretrain, probes, baselines, t-SNE and an HTML report.
+    /// The whole study: pretrain, probes, baselines, fine-tuning, t-SNE and UMAP maps, an HTML report.
     Experiment(commands::experiment::ExperimentArgs),
     /// Coordinate the machines of a `pretrain --nodes` run (runs until stopped).
     Coordinator(commands::coordinator::CoordinatorArgs),
