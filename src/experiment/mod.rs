@@ -97,7 +97,8 @@ impl ExperimentPreset {
 
 impl ExperimentConfig {
     /// The configuration of a preset. Fine-tuning gets the supervised baseline's budget
-    /// (epochs, least steps, batch) with the fine-tuning recipe's optimiser settings.
+    /// (epochs, least steps, batch) with the fine-tuning recipe's optimiser settings and
+    /// the preset's rate.
     pub fn preset(preset: ExperimentPreset) -> Self {
         let config = Self::preset_table(preset);
         let budget = &config.supervised;
@@ -106,6 +107,7 @@ impl ExperimentConfig {
                 epochs: budget.epochs,
                 min_steps: budget.min_steps,
                 batch_size: budget.batch_size,
+                lr: config.finetune.lr,
                 ..SupervisedConfig::finetune_recipe()
             },
             ..config
@@ -141,6 +143,11 @@ impl ExperimentConfig {
                     epochs: 5,
                     min_steps: 60,
                     ..base.supervised.clone()
+                },
+                // Batch 32 on easy images: measured best at 0.8 (`eval::finetune`).
+                finetune: SupervisedConfig {
+                    lr: 0.8,
+                    ..SupervisedConfig::finetune_recipe()
                 },
                 tsne_points: 500,
                 ..base
