@@ -92,10 +92,14 @@ fn main() {
         .with_writer(std::io::stderr)
         .try_init();
     if let Err(error) = run() {
-        eprintln!("error: {error}");
+        // One write: standard error is unbuffered, so a formatted line goes out piece by
+        // piece, and a panic on another thread (burn-communication's, when a peer hangs
+        // up) is printed without the lock, in between the pieces.
+        let mut text = format!("error: {error}\n");
         for cause in error.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+            text.push_str(&format!("  caused by: {cause}\n"));
         }
+        eprint!("{text}");
         std::process::exit(exit::code(&error));
     }
 }
