@@ -84,7 +84,11 @@ pub fn encoder_shape(path: &Path) -> Result<ResNetConfig> {
 }
 
 /// The encoder a supervised run starts from and the normalisation to feed it: the one at
-/// `config.start_from` with its own normalisation (else `fallback`), or a fresh one.
+/// `config.start_from` with its own normalisation (else `fallback`), or a fresh one drawn
+/// from `config.seed`. Either way the generator is left seeded for the classifier the same
+/// however the encoder was made or read, so a run from an encoder in memory
+/// ([`SupervisedTrainer::from_encoder`](super::supervised_task::SupervisedTrainer::from_encoder))
+/// is the run from its file.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn starting_encoder<B: Backend>(
     config: &SupervisedConfig,
@@ -110,11 +114,13 @@ pub(crate) fn starting_encoder<B: Backend>(
                     ),
                 ));
             }
+            B::seed(device, config.seed);
             Ok((trained.encoder, trained.normalization.unwrap_or(fallback)))
         }
         None => {
             let stem = config.stem.unwrap_or(Stem::for_side(side));
             let encoder = ResNetConfig::new().with_width(config.width).with_stem(stem);
+            B::seed(device, config.seed);
             Ok((encoder.init(device), fallback))
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::eval::tsne::{embed, Embedding2d, TsneConfig};
 use crate::eval::umap::UmapConfig;
-use crate::Result;
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// How a 2-D map of `h` is drawn.
@@ -16,6 +16,32 @@ pub enum MapMethod {
 }
 
 impl MapMethod {
+    /// Each method with its default settings, t-SNE first.
+    pub fn defaults() -> [MapMethod; 2] {
+        [
+            MapMethod::Tsne(TsneConfig::default()),
+            MapMethod::Umap(UmapConfig::default()),
+        ]
+    }
+
+    /// The method whose file stem is `stem` (`tsne` or `umap`), with its default settings.
+    pub fn named(stem: &str) -> Result<Self> {
+        let methods = Self::defaults();
+        let expected = methods
+            .iter()
+            .map(Self::stem)
+            .collect::<Vec<_>>()
+            .join(" or ");
+        methods
+            .into_iter()
+            .find(|m| m.stem() == stem)
+            .ok_or_else(|| Error::UnknownName {
+                what: "map method",
+                given: stem.into(),
+                expected,
+            })
+    }
+
     /// "t-SNE" or "UMAP".
     pub fn name(&self) -> &'static str {
         match self {

@@ -120,23 +120,17 @@ pub struct SupervisedTrainer<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> SupervisedTrainer<B> {
-    /// The model from the seed: a fresh encoder, or the one fine-tuning starts from
-    /// (`config.start_from`), and a fresh classifier.
+    /// The model: a fresh encoder, or the one fine-tuning starts from
+    /// (`config.start_from`), and a fresh classifier, both from the seed.
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn new(
         config: &SupervisedConfig,
         data: &Dataset,
         device: &B::Device,
     ) -> Result<Self> {
-        B::seed(device, config.seed);
         let side = data.train.height();
         let (encoder, normalization) =
             super::finetune::starting_encoder::<B>(config, side, data.normalization, device)?;
-        if config.start_from.is_some() {
-            // The classifier's start must not depend on how the encoder was read: this
-            // is then the page's run from the same encoder in memory (`from_encoder`).
-            B::seed(device, config.seed);
-        }
         Self::with_encoder(config, data, encoder, normalization, device)
     }
 
@@ -151,6 +145,7 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
         device: &B::Device,
     ) -> Result<Self> {
         let encoder = crate::model::trainable_encoder::<B>(encoder, device);
+        // As `starting_encoder` leaves the generator after reading an encoder.
         B::seed(device, config.seed);
         Self::with_encoder(config, data, encoder, normalization, device)
     }
@@ -200,7 +195,6 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
         let test = &data.test;
         let (indices, labels) = labelled(test);
         let plan = &self.subset;
-        let k = plan.classes.min(5);
         let logits = forward_images(
             test,
             &indices,
@@ -210,8 +204,7 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
             |x| model.forward(x),
         );
         PendingResult {
-            top: logits.topk_with_indices(k, 1).1,
-            k,
+            top: logits.topk_with_indices(top_k(plan.classes), 1).1,
             labels,
             classes: plan.classes,
             epochs: self.state.epoch,
@@ -225,7 +218,6 @@ impl<B: AutodiffBackend> SupervisedTrainer<B> {
 /// A supervised run's test predictions on the device, and what its result needs besides.
 pub struct PendingResult<B: Backend> {
     top: Tensor<B, 2, Int>,
-    k: usize,
     labels: Vec<u8>,
     classes: usize,
     epochs: usize,
@@ -237,6 +229,7 @@ pub struct PendingResult<B: Backend> {
 impl<B: Backend> PendingResult<B> {
     /// Reads the predictions back, blocking.
     pub fn read(self) -> Result<SupervisedResult> {
+        // A tensor clone is a handle, not a copy.
         let top = readback::ints(self.top.clone())?;
         Ok(self.result(&top))
     }
@@ -252,10 +245,22 @@ impl<B: Backend> PendingResult<B> {
             label_fraction: self.label_fraction,
             train_examples: self.train_examples,
             steps: self.steps,
-            report: report_from_top_k(top, self.k, &self.labels, self.classes, self.epochs),
+            report: report_from_top_k(
+                top,
+                top_k(self.classes),
+                &self.labels,
+                self.classes,
+                self.epochs,
+            ),
         }
     }
 }
+
+/// Predictions kept per test image: top-1 and top-5 (fewer when there are fewer classes).
+fn top_k(classes: usize) -> usize {
+    classes.min(5)
+}
+
 impl<B: AutodiffBackend> TrainingTask<B> for SupervisedTrainer<B> {
     fn plan(&self) -> Plan {
         let plan = &self.subset;

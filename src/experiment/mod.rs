@@ -97,8 +97,7 @@ impl ExperimentPreset {
 
 impl ExperimentConfig {
     /// The configuration of a preset. Fine-tuning gets the supervised baseline's budget
-    /// (epochs, least steps, batch) with the fine-tuning recipe's optimiser settings and
-    /// the preset's rate.
+    /// (epochs, least steps, batch) with the preset's fine-tuning optimiser settings.
     pub fn preset(preset: ExperimentPreset) -> Self {
         let config = Self::preset_table(preset);
         let budget = &config.supervised;
@@ -107,8 +106,7 @@ impl ExperimentConfig {
                 epochs: budget.epochs,
                 min_steps: budget.min_steps,
                 batch_size: budget.batch_size,
-                lr: config.finetune.lr,
-                ..SupervisedConfig::finetune_recipe()
+                ..config.finetune.clone()
             },
             ..config
         }

@@ -5,7 +5,7 @@
 
 use crate::{Error, Result};
 use burn::prelude::*;
-use burn::tensor::TensorData;
+use burn::tensor::{BasicOps, TensorData};
 
 fn to_vec<T: burn::tensor::Element>(data: TensorData) -> Result<Vec<T>> {
     data.convert::<T>()
@@ -25,18 +25,19 @@ pub fn ints<B: Backend, const D: usize>(tensor: Tensor<B, D, Int>) -> Result<Vec
 
 /// [`floats`] without blocking.
 pub async fn floats_async<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Result<Vec<f32>> {
-    let data = tensor
-        .into_data_async()
-        .await
-        .map_err(|e| Error::Device(format!("{e:?}")))?;
-    to_vec(data)
+    to_vec(data_async(tensor).await?)
 }
 
 /// [`ints`] without blocking.
 pub async fn ints_async<B: Backend, const D: usize>(tensor: Tensor<B, D, Int>) -> Result<Vec<i64>> {
-    let data = tensor
+    to_vec(data_async(tensor).await?)
+}
+
+async fn data_async<B: Backend, const D: usize, K: BasicOps<B>>(
+    tensor: Tensor<B, D, K>,
+) -> Result<TensorData> {
+    tensor
         .into_data_async()
         .await
-        .map_err(|e| Error::Device(format!("{e:?}")))?;
-    to_vec(data)
+        .map_err(|e| Error::Device(format!("{e:?}")))
 }

@@ -60,25 +60,20 @@ pub struct TsneArgs {
 
 impl TsneArgs {
     fn method(&self) -> simclr::Result<MapMethod> {
-        match self.method.as_str() {
-            "tsne" => Ok(MapMethod::Tsne(TsneConfig {
+        Ok(match MapMethod::named(&self.method)? {
+            MapMethod::Tsne(defaults) => MapMethod::Tsne(TsneConfig {
                 perplexity: self.perplexity,
                 theta: self.theta,
                 iterations: self.iterations,
-                ..TsneConfig::default()
-            })),
-            "umap" => Ok(MapMethod::Umap(UmapConfig {
+                ..defaults
+            }),
+            MapMethod::Umap(defaults) => MapMethod::Umap(UmapConfig {
                 n_neighbors: self.neighbors,
                 min_dist: self.min_dist,
                 epochs: self.umap_epochs,
-                ..UmapConfig::default()
-            })),
-            other => Err(simclr::Error::UnknownName {
-                what: "map method",
-                given: other.into(),
-                expected: "tsne or umap".into(),
+                ..defaults
             }),
-        }
+        })
     }
 
     fn out(&self, method: &MapMethod) -> PathBuf {

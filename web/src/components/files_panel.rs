@@ -15,9 +15,6 @@ use wasm_bindgen::JsCast;
 pub fn FilesPanel() -> impl IntoView {
     let state = expect_context::<RunState>();
     let link = expect_context::<WorkerLink>();
-    let ready = move || {
-        state.has_encoder.get() && !state.status.get().running() && state.working.get().is_none()
-    };
     let idle = move || !state.status.get().running() && state.working.get().is_none();
     let export = {
         let link = link.clone();
@@ -57,9 +54,9 @@ pub fn FilesPanel() -> impl IntoView {
     view! {
         <section class="panel files">
             <h2>"Encoder and embeddings"</h2>
-            <button data-testid="export-encoder" on:click=export disabled=move || !ready()>"Download encoder (.safetensors)"</button>
-            <button data-testid="export-npy" on:click=embeddings_npy disabled=move || !ready()>"Download embeddings (.npy)"</button>
-            <button data-testid="export-csv" on:click=move |_| embeddings(EmbeddingFormat::Csv) disabled=move || !ready()>"Download embeddings (CSV)"</button>
+            <button data-testid="export-encoder" on:click=export disabled=move || !state.encoder_ready()>"Download encoder (.safetensors)"</button>
+            <button data-testid="export-npy" on:click=embeddings_npy disabled=move || !state.encoder_ready()>"Download embeddings (.npy)"</button>
+            <button data-testid="export-csv" on:click=move |_| embeddings(EmbeddingFormat::Csv) disabled=move || !state.encoder_ready()>"Download embeddings (CSV)"</button>
             <label>
                 <span>"Load an encoder (from "<code>"simclr export"</code>" or this page)"</span>
                 <input type="file" accept=".safetensors" data-testid="import-encoder" on:change=on_load disabled=move || !idle()/>

@@ -21,9 +21,6 @@ pub fn FineTuneControls(percent: RwSignal<f64>) -> impl IntoView {
             settings: state.settings.get_untracked(),
         });
     };
-    let ready = move || {
-        state.has_encoder.get() && !state.status.get().running() && state.working.get().is_none()
-    };
     let progress = move || {
         state.finetuning.get().map(|(step, total, loss)| {
             let link = stopper.clone();
@@ -37,7 +34,7 @@ pub fn FineTuneControls(percent: RwSignal<f64>) -> impl IntoView {
         })
     };
     view! {
-        <button data-testid="finetune-run" on:click=run disabled=move || !ready()
+        <button data-testid="finetune-run" on:click=run disabled=move || !state.encoder_ready()
             title="trains the encoder and a linear classifier end to end on these labels">
             "Fine-tune"
         </button>

@@ -7,8 +7,6 @@ use super::state::{Place, RunState};
 use crate::protocol::{Command, EmbeddingMap};
 use leptos::prelude::*;
 use simclr::eval::map_method::MapMethod;
-use simclr::eval::tsne::TsneConfig;
-use simclr::eval::umap::UmapConfig;
 use simclr::plot::{bounds, class_color, class_name, hex};
 
 /// Side of the plot area, in SVG units.
@@ -86,13 +84,10 @@ fn thumbnail(state: RunState, k: usize) -> Option<impl IntoView> {
     })
 }
 
-/// The map method of a menu value (`tsne` or `umap`), with its default settings.
+/// The map method of a menu value (its file stem: `tsne` or `umap`), with its default
+/// settings.
 pub fn map_method(key: &str) -> Option<MapMethod> {
-    match key {
-        "tsne" => Some(MapMethod::Tsne(TsneConfig::default())),
-        "umap" => Some(MapMethod::Umap(UmapConfig::default())),
-        _ => None,
-    }
+    MapMethod::named(key).ok()
 }
 
 /// The map panel.
@@ -101,7 +96,8 @@ pub fn MapPanel() -> impl IntoView {
     let state = expect_context::<RunState>();
     let link = expect_context::<WorkerLink>();
     let points = RwSignal::new(300usize);
-    let method = RwSignal::new(String::from("tsne"));
+    let first = MapMethod::defaults()[0].stem();
+    let method = RwSignal::new(first.to_string());
     let hovered = RwSignal::new(None::<usize>);
     let run = move |_| {
         let Some(method) = map_method(&method.get_untracked()) else {
@@ -113,9 +109,6 @@ pub fn MapPanel() -> impl IntoView {
             points: points.get_untracked(),
             method,
         });
-    };
-    let ready = move || {
-        state.has_encoder.get() && !state.status.get().running() && state.working.get().is_none()
     };
     let caption = move || {
         state.map.with(|m| {
@@ -135,8 +128,7 @@ pub fn MapPanel() -> impl IntoView {
             <label>
                 <span>"method"</span>
                 <select data-testid="map-method" on:change=move |ev| method.set(event_target_value(&ev))>
-                    <option value="tsne" selected=true>"t-SNE"</option>
-                    <option value="umap">"UMAP"</option>
+                    {MapMethod::defaults().map(|m| view! { <option value=m.stem() selected=m.stem() == first>{m.name()}</option> })}
                 </select>
             </label>
             <label>
@@ -144,7 +136,7 @@ pub fn MapPanel() -> impl IntoView {
                 <input type="number" min="10" step="10" data-testid="map-points" prop:value=move || points.get().to_string()
                     on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { points.set(v) }/>
             </label>
-            <button data-testid="map-run" on:click=run disabled=move || !ready()>"Compute the map"</button>
+            <button data-testid="map-run" on:click=run disabled=move || !state.encoder_ready()>"Compute the map"</button>
             <ErrorNote place=Place::Map/>
             <p data-testid="map-caption">{caption}</p>
             <div class="map-view">

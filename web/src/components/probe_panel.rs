@@ -84,9 +84,6 @@ pub fn ProbePanel() -> impl IntoView {
             settings: state.settings.get_untracked(),
         });
     };
-    let ready = move || {
-        state.has_encoder.get() && !state.status.get().running() && state.working.get().is_none()
-    };
     view! {
         <section class="panel probe">
             <h2>"Linear probe and fine-tuning"</h2>
@@ -99,7 +96,7 @@ pub fn ProbePanel() -> impl IntoView {
                     on:input=move |ev| if let Ok(v) = event_target_value(&ev).parse() { percent.set(v) }/>
             </label>
             <div class="buttons">
-                <button data-testid="probe-run" on:click=run disabled=move || !ready()>"Run the probe"</button>
+                <button data-testid="probe-run" on:click=run disabled=move || !state.encoder_ready()>"Run the probe"</button>
                 <FineTuneControls percent=percent/>
             </div>
             <ErrorNote place=Place::Probe/>

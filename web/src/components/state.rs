@@ -169,6 +169,12 @@ impl RunState {
         self.sprite_url.set(None);
     }
 
+    /// Whether an encoder is there and the worker is free to probe, map or export it
+    /// (reactive: read inside a view).
+    pub fn encoder_ready(&self) -> bool {
+        self.has_encoder.get() && !self.status.get().running() && self.working.get().is_none()
+    }
+
     /// Marks a non-training task as under way (buttons wait for it).
     pub fn begin_task(&self, place: Place, what: &str) {
         self.error.set(None);

@@ -4,7 +4,7 @@
 //! page as it comes; Stop ends it after the current step and the model so far is tested.
 
 use super::compute::{Encoder, HeldEncoder};
-use super::train::stop_requested;
+use super::train::{read_losses, stop_requested};
 use super::{send, Scope, WorkerError};
 use crate::protocol::{Event, FineTuned, RunSettings};
 use burn::tensor::backend::AutodiffBackend;
@@ -14,15 +14,12 @@ use simclr::backend::AutodiffWgpu;
 use simclr::data::{Dataset, Normalization};
 use simclr::eval::supervised_config::SupervisedConfig;
 use simclr::eval::supervised_task::SupervisedTrainer;
-use simclr::io::readback;
 use simclr::model::ResNet;
 use simclr::train::session::{Session, SessionOptions, LIVE_LOSS_READ_EVERY};
 
-/// What a fine-tuning run starts from.
-pub struct FineTune<'a, B: AutodiffBackend> {
-    /// The encoder in inference mode, as the worker holds it.
-    pub encoder: &'a ResNet<B::InnerBackend>,
-    /// Its input normalisation.
+/// What a fine-tuning run trains on, whichever backend holds the encoder.
+pub struct FineTune<'a> {
+    /// The encoder's input normalisation.
     pub normalization: Normalization,
     /// The prepared dataset.
     pub data: &'a Dataset,
@@ -30,8 +27,6 @@ pub struct FineTune<'a, B: AutodiffBackend> {
     pub settings: &'a RunSettings,
     /// Share of the labelled training images to train on.
     pub label_fraction: f64,
-    /// Where to compute.
-    pub device: B::Device,
 }
 
 /// The fine-tuning settings for the page: the command line's recipe at the run's batch
@@ -56,51 +51,30 @@ pub fn finetune_config<B: burn::prelude::Backend>(
 /// Fine-tunes the encoder the worker holds, on the backend that holds it.
 pub async fn finetune_held(
     held: &HeldEncoder,
-    normalization: Normalization,
-    data: &Dataset,
-    settings: &RunSettings,
-    label_fraction: f64,
+    run: &FineTune<'_>,
     scope: &mut Scope,
 ) -> Result<FineTuned, WorkerError> {
     match &held.encoder {
         #[cfg(feature = "webgpu")]
-        Encoder::Gpu(encoder) => {
-            let run = FineTune::<AutodiffWgpu> {
-                encoder,
-                normalization,
-                data,
-                settings,
-                label_fraction,
-                device: Default::default(),
-            };
-            finetune(run, scope).await
-        }
-        Encoder::Cpu(encoder) => {
-            let run = FineTune::<AutodiffCpu> {
-                encoder,
-                normalization,
-                data,
-                settings,
-                label_fraction,
-                device: Default::default(),
-            };
-            finetune(run, scope).await
-        }
+        Encoder::Gpu(encoder) => finetune::<AutodiffWgpu>(encoder, run, scope).await,
+        Encoder::Cpu(encoder) => finetune::<AutodiffCpu>(encoder, run, scope).await,
     }
 }
 
-/// Fine-tunes, reporting progress, and tests the result (also when stopped early).
+/// Fine-tunes `encoder` (in inference mode, as the worker holds it) on `B`'s default
+/// device, reporting progress, and tests the result (also when stopped early).
 pub async fn finetune<B: AutodiffBackend>(
-    run: FineTune<'_, B>,
+    encoder: &ResNet<B::InnerBackend>,
+    run: &FineTune<'_>,
     scope: &mut Scope,
 ) -> Result<FineTuned, WorkerError> {
-    let config = finetune_config(run.encoder, run.settings, run.label_fraction);
+    let config = finetune_config(encoder, run.settings, run.label_fraction);
     let trainer = SupervisedTrainer::<B>::from_encoder(
         &config,
         run.data,
-        run.encoder.clone(),
+        encoder.clone(),
         run.normalization,
-        &run.device,
+        &Default::default(),
     )?;
     let options = SessionOptions {
         read_every: LIVE_LOSS_READ_EVERY,
@@ -141,8 +115,7 @@ async fn report<B: AutodiffBackend>(
     losses: burn::tensor::Tensor<B::InnerBackend, 1>,
     scope: &mut Scope,
 ) -> Result<(), WorkerError> {
-    let values = readback::floats_async(losses).await?;
-    let report = session.record_losses(values)?;
+    let report = read_losses(session, losses).await?;
     let event = Event::FineTuning {
         step: report.step,
         total: session.plan().total_steps,

@@ -24,7 +24,7 @@ use simclr::backend::{AutodiffCpu, Cpu};
 #[cfg(feature = "webgpu")]
 use simclr::backend::{AutodiffWgpu, Wgpu};
 use simclr::data::synthetic::{self, SyntheticConfig};
-use simclr::data::{upload, Dataset};
+use simclr::data::{upload, Dataset, Normalization};
 use simclr::eval::map_method::MapMethod;
 use simclr::model::weights;
 use std::path::Path;
@@ -115,9 +115,7 @@ impl WorkerState {
         settings: &RunSettings,
         scope: &mut Scope,
     ) -> Result<(), WorkerError> {
-        let data = self.data(settings)?;
-        let held = self.held()?;
-        let norm = held.normalization.unwrap_or(data.normalization);
+        let (data, held, norm) = self.held_on(settings)?;
         send(scope, Event::Working("probing the encoders".into())).await?;
         let result = with_encoder!(&held.encoder, |encoder, device| {
             evaluate::probe(encoder, norm, &data, settings, label_fraction, &device).await
@@ -131,13 +129,15 @@ impl WorkerState {
         settings: &RunSettings,
         scope: &mut Scope,
     ) -> Result<(), WorkerError> {
-        let data = self.data(settings)?;
-        let held = self.held()?;
-        let normalization = held.normalization.unwrap_or(data.normalization);
+        let (data, held, normalization) = self.held_on(settings)?;
         send(scope, Event::Working("fine-tuning the encoder".into())).await?;
-        let outcome =
-            finetune::finetune_held(held, normalization, &data, settings, label_fraction, scope)
-                .await?;
+        let run = finetune::FineTune {
+            normalization,
+            data: &data,
+            settings,
+            label_fraction,
+        };
+        let outcome = finetune::finetune_held(held, &run, scope).await?;
         send(scope, Event::FineTuned(outcome)).await
     }
 
@@ -190,6 +190,18 @@ impl WorkerState {
             send(scope, Event::Download(file)).await?;
         }
         Ok(())
+    }
+
+    /// The dataset for `settings`, the encoder and the normalisation to feed it (the
+    /// encoder's own, else the data's).
+    fn held_on(
+        &mut self,
+        settings: &RunSettings,
+    ) -> Result<(Arc<Dataset>, &HeldEncoder, Normalization), WorkerError> {
+        let data = self.data(settings)?;
+        let held = self.held()?;
+        let normalization = held.normalization.unwrap_or(data.normalization);
+        Ok((data, held, normalization))
     }
 
     fn held(&self) -> Result<&HeldEncoder, WorkerError> {

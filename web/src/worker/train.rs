@@ -10,7 +10,9 @@ use burn::tensor::backend::AutodiffBackend;
 use futures::{FutureExt, StreamExt};
 use simclr::data::Dataset;
 use simclr::model::ResNet;
-use simclr::train::session::{Session, SessionOptions, TrainingTask, LIVE_LOSS_READ_EVERY};
+use simclr::train::session::{
+    LossReport, Session, SessionOptions, TrainingTask, LIVE_LOSS_READ_EVERY,
+};
 use simclr::train::step::Trainer;
 use simclr::{augment::preview, eval::knn, io::readback};
 use std::path::Path;
@@ -90,8 +92,7 @@ async fn record<B: AutodiffBackend>(
     losses: burn::tensor::Tensor<B::InnerBackend, 1>,
     scope: &mut Scope,
 ) -> Result<(), WorkerError> {
-    let values = readback::floats_async(losses).await?;
-    let report = session.record_losses(values)?;
+    let report = read_losses(session, losses).await?;
     let event = Event::Progress {
         step: report.step,
         total: session.plan().total_steps,
@@ -101,6 +102,15 @@ async fn record<B: AutodiffBackend>(
         views_per_s: report.views_per_s,
     };
     send(scope, event).await
+}
+
+/// Reads a report's losses back without blocking and records them in the session.
+pub async fn read_losses<B: AutodiffBackend, T: TrainingTask<B>>(
+    session: &mut Session<'_, B, T>,
+    losses: burn::tensor::Tensor<B::InnerBackend, 1>,
+) -> Result<LossReport, WorkerError> {
+    let values = readback::floats_async(losses).await?;
+    Ok(session.record_losses(values)?)
 }
 
 /// The kNN monitor when due, the epoch's report and fresh augmented views.
