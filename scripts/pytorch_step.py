@@ -44,22 +44,43 @@ class ResNet18(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        layers, inp = [], width
+        inp = width
+        # torchvision's names (layer1 ... layer4), so that scripts/pytorch_hour.py's
+        # safetensors load into `simclr probe --weights`.
         for i, stride in enumerate([1, 2, 2, 2]):
             out = width * 2**i
-            layers.append(nn.Sequential(BasicBlock(inp, out, stride), BasicBlock(out, out, 1)))
+            block = nn.Sequential(BasicBlock(inp, out, stride), BasicBlock(out, out, 1))
+            setattr(self, f"layer{i + 1}", block)
             inp = out
-        self.layers = nn.Sequential(*layers)
         self.dim = inp
 
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
-        return self.layers(x).mean(dim=(2, 3))
+        for i in range(4):
+            x = getattr(self, f"layer{i + 1}")(x)
+        return x.mean(dim=(2, 3))
 
 
-def two_views(pixels, generator):
+def rotate_hue(x, turns):
+    """Hue shift by `turns` of a full turn per image: a rotation of the chroma plane in
+    YIQ, which the HSV hue shift of torchvision's ColorJitter approximates."""
+    yiq = torch.tensor(
+        [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
+        device=x.device,
+    )
+    angle = 2 * math.pi * turns
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(x.shape[0], 3, 3, device=x.device)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = cos, -sin, sin, cos
+    m = torch.linalg.inv(yiq) @ rot @ yiq
+    return torch.einsum("nij,njhw->nihw", m, x).clamp(0, 1)
+
+
+def two_views(pixels, generator, strength=0.5):
     """Batched SimCLR augmentation of uint8 [N, 32, 32, 3] images into [2N, 3, 32, 32],
-    on the images' device."""
+    on the images' device: colour jitter of strength s (brightness, contrast and
+    saturation 0.8s, hue 0.2s, in that fixed order) with probability 0.8."""
     n = pixels.shape[0]
     device = pixels.device
     x = pixels.permute(0, 3, 1, 2).float().div(255).repeat(2, 1, 1, 1)
@@ -78,14 +99,16 @@ def two_views(pixels, generator):
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", align_corners=False)
     jitter = (rand(m) < 0.8).float().view(m, 1, 1, 1)
-    brightness = 1 + 0.4 * (2 * rand(m) - 1)
-    contrast = 1 + 0.4 * (2 * rand(m) - 1)
-    saturation = 1 + 0.4 * (2 * rand(m) - 1)
+    brightness = 1 + 0.8 * strength * (2 * rand(m) - 1)
+    contrast = 1 + 0.8 * strength * (2 * rand(m) - 1)
+    saturation = 1 + 0.8 * strength * (2 * rand(m) - 1)
+    hue = 0.2 * strength * (2 * rand(m) - 1)
     gray = lambda t: (0.299 * t[:, 0] + 0.587 * t[:, 1] + 0.114 * t[:, 2]).unsqueeze(1)
     y = (x * brightness.view(m, 1, 1, 1)).clamp(0, 1)
     mean = gray(y).mean(dim=(2, 3), keepdim=True)
     y = (mean + contrast.view(m, 1, 1, 1) * (y - mean)).clamp(0, 1)
     y = (gray(y) + saturation.view(m, 1, 1, 1) * (y - gray(y))).clamp(0, 1)
+    y = rotate_hue(y, hue)
     x = jitter * y + (1 - jitter) * x
     to_gray = (rand(m) < 0.2).float().view(m, 1, 1, 1)
     x = to_gray * gray(x).expand_as(x) + (1 - to_gray) * x

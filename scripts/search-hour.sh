@@ -34,6 +34,9 @@ tau02     | --width 16 --batch-size 128 --temperature 0.2 |
 jitter1   | --width 16 --batch-size 128 --color-jitter 1.0 |
 px24      | --width 16 --batch-size 128 | image_size = 24
 lars      | --width 16 --batch-size 256 --optimizer lars --lr 1.0 |
+tau01     | --width 16 --batch-size 128 --temperature 0.1 |
+w8tau02   | --width 8 --batch-size 128 --temperature 0.2 |
+px24tau02 | --width 16 --batch-size 128 --temperature 0.2 | image_size = 24
 '
 
 # The same monitor for every candidate: 10,000 training and 2,000 test images, k 200.
@@ -75,7 +78,9 @@ calibrate() {
 }
 
 train() {
-    printf 'name\tflags\ttoml\tviews_per_s\tsteps\tepochs\tseconds\tloss\tknn_top1\n' >"$OUT/results.tsv"
+    # Appends, so that a second CANDIDATES pass keeps the first pass's rows.
+    [ -f "$OUT/results.tsv" ] ||
+        printf 'name\tflags\ttoml\tviews_per_s\tsteps\tepochs\tseconds\tloss\tknn_top1\n' >"$OUT/results.tsv"
     candidates | while IFS='|' read -r name flags toml; do
         vps=$(awk -v n="$name" '$1 == n {v = $2} END {print v}' "$OUT/calibration.txt")
         batch=$(echo "$flags" | sed -n 's/.*--batch-size \([0-9]*\).*/\1/p')

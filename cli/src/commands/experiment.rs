@@ -5,7 +5,7 @@ use crate::progress::Bar;
 use anyhow::{Context, Result};
 use clap::Args;
 use simclr::backend::{dispatch, BackendTask};
-use simclr::experiment::{run_experiment, ExperimentConfig, ExperimentProgress};
+use simclr::experiment::{run_experiment, ExperimentConfig, ExperimentPreset, ExperimentProgress};
 use simclr::train::collective::CollectiveBackend;
 use simclr::train::driver::Progress;
 use std::path::PathBuf;
@@ -14,8 +14,7 @@ use std::time::Instant;
 /// Options of `experiment`.
 #[derive(Args, Debug, Clone)]
 pub struct ExperimentArgs {
-    /// Study preset: synthetic, cifar10-small, cifar10-paper or stl10
-    #[arg(long, default_value = "synthetic")]
+    #[arg(long, default_value = "synthetic", help = preset_help())]
     pub preset: String,
     /// Configuration file (TOML or JSON, the keys of experiment.json); flags override it
     #[arg(long, value_name = "FILE")]
@@ -38,6 +37,15 @@ pub struct ExperimentArgs {
     /// Compute backend: cpu, wgpu or cuda
     #[arg(long)]
     pub backend: Option<String>,
+}
+
+/// `--preset`'s help: every study with what it costs.
+fn preset_help() -> String {
+    let lines: Vec<String> = ExperimentPreset::ALL
+        .iter()
+        .map(|p| format!("  {}: {}", p.name(), p.summary()))
+        .collect();
+    format!("Study preset\n{}", lines.join("\n"))
 }
 
 /// Phase lines on stderr, a progress bar per training run.
