@@ -37,6 +37,7 @@ lars      | --width 16 --batch-size 256 --optimizer lars --lr 1.0 |
 tau01     | --width 16 --batch-size 128 --temperature 0.1 |
 w8tau02   | --width 8 --batch-size 128 --temperature 0.2 |
 px24tau02 | --width 16 --batch-size 128 --temperature 0.2 | image_size = 24
+px24tau01 | --width 16 --batch-size 128 --temperature 0.1 | image_size = 24
 '
 
 # The same monitor for every candidate: 10,000 training and 2,000 test images, k 200.
