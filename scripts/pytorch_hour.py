@@ -3,8 +3,8 @@
 Same recipe as `simclr pretrain --preset cifar10-hour` (all 50,000 CIFAR-10 training
 images, ResNet-18 at width 16 with the CIFAR stem, 2-layer projection head to 128, batch
 128, Adam 1e-3 with weight decay 1e-6, one warm-up epoch then cosine decay per step,
-NT-Xent at tau 0.2, colour jitter 0.5, random grayscale 0.2), same machine, same
-wall-clock budget. PyTorch runs as its users run it on a CPU: fp32, its own threads (one
+NT-Xent at tau 0.1, colour jitter 0.5, random grayscale 0.2, crops resized to 24 px), same
+machine, same wall-clock budget. PyTorch runs as its users run it on a CPU: fp32, its own threads (one
 per core), batched augmentation on tensors (scripts/pytorch_step.py's, the work
 `simclr bench` is compared with).
 
@@ -83,7 +83,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-6)
-    p.add_argument("--temperature", type=float, default=0.2)
+    p.add_argument("--temperature", type=float, default=0.1)
+    p.add_argument("--image-size", type=int, default=24, help="side of the views")
     p.add_argument("--color-jitter", type=float, default=0.5)
     p.add_argument("--warmup-epochs", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
@@ -125,7 +126,7 @@ def main():
         lr = lr_at(step, args.lr, warmup, total or 10**9)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        views = two_views(batch, generator, args.color_jitter)
+        views = two_views(batch, generator, args.color_jitter, args.image_size)
         loss = nt_xent(model(views), args.temperature)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

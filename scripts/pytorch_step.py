@@ -77,9 +77,9 @@ def rotate_hue(x, turns):
     return torch.einsum("nij,njhw->nihw", m, x).clamp(0, 1)
 
 
-def two_views(pixels, generator, strength=0.5):
-    """Batched SimCLR augmentation of uint8 [N, 32, 32, 3] images into [2N, 3, 32, 32],
-    on the images' device: colour jitter of strength s (brightness, contrast and
+def two_views(pixels, generator, strength=0.5, side=32):
+    """Batched SimCLR augmentation of uint8 [N, 32, 32, 3] images into [2N, 3, side,
+    side] (the crop resized to `side`), on the images' device: colour jitter of strength s (brightness, contrast and
     saturation 0.8s, hue 0.2s, in that fixed order) with probability 0.8."""
     n = pixels.shape[0]
     device = pixels.device
@@ -96,7 +96,7 @@ def two_views(pixels, generator, strength=0.5):
     theta = torch.zeros(m, 2, 3, device=device)
     theta[:, 0, 0], theta[:, 0, 2] = w * flip, cx
     theta[:, 1, 1], theta[:, 1, 2] = h, cy
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    grid = F.affine_grid(theta, [m, 3, side, side], align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", align_corners=False)
     jitter = (rand(m) < 0.8).float().view(m, 1, 1, 1)
     brightness = 1 + 0.8 * strength * (2 * rand(m) - 1)
