@@ -215,16 +215,32 @@ impl<B: Backend> BatchNorm2d<B> {
         let mean = per_channel(x.clone());
         let centered = x - channel_row(mean.clone(), hw);
         let var = per_channel(centered.clone().square());
-        self.update_running(mean.detach(), var.clone().detach(), count);
+        self.update_running(mean, var.clone(), count);
         let scale = self.gamma.val() / var.add_scalar(self.epsilon).sqrt();
         centered * channel_row(scale, hw) + channel_row(self.beta.val(), hw)
     }
 
+    /// Every input is detached: a running statistic left in the autodiff graph chains each
+    /// step's graph to the next one's, and Burn then keeps (and scans at every backward
+    /// pass) every graph since the start. Measured: the cifar10-hour study's fine-tuning
+    /// at 100% labels ran at 346, 169 and 81 views/s in its first three epochs, three
+    /// quarters of the time in burn-autodiff's `cleanup_orphaned_entries`; with the
+    /// detach, epoch 4 ran at 428. Side by side on 20,000 images (3 epochs): 410 / 423 /
+    /// 355 views/s before, 408 / 418 / 439 after, with the same losses to the last digit.
     fn update_running(&self, mean: Tensor<B, 1>, biased_var: Tensor<B, 1>, count: f64) {
         let m = self.momentum;
+        let (mean, biased_var) = (mean.detach(), biased_var.detach());
         let unbiased = biased_var * (count / (count - 1.0).max(1.0));
-        let running_mean = self.running_mean.value_sync().to_device(&mean.device());
-        let running_var = self.running_var.value_sync().to_device(&mean.device());
+        let running_mean = self
+            .running_mean
+            .value_sync()
+            .detach()
+            .to_device(&mean.device());
+        let running_var = self
+            .running_var
+            .value_sync()
+            .detach()
+            .to_device(&mean.device());
         self.running_mean
             .update(running_mean * (1.0 - m) + mean * m);
         self.running_var
