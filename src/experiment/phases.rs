@@ -399,6 +399,8 @@ mod tests {
         );
         let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
         assert!(md.contains("| SimCLR + linear probe |") && md.contains("| Supervised"));
+        let chart = std::fs::read_to_string(dir.path().join("label-fractions.svg")).unwrap();
+        assert!(md.contains("](label-fractions.svg)") && chart.starts_with("<svg"));
         for file in [
             "tsne-simclr.png",
             "tsne-random.svg",

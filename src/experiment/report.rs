@@ -215,6 +215,10 @@ pub fn markdown(r: &ExperimentResults) -> String {
     out.push_str("## Test top-1 accuracy (%)\n\n");
     out.push_str(&accuracy_table_md(r));
     out.push_str("\nProbes: mean ± std over label subsets; the supervised baseline and fine-tuning use subset 0.\n");
+    let _ = write!(
+        out,
+        "\n![Test top-1 accuracy against label fraction]({FRACTION_CHART})\n"
+    );
     for (maps, stem) in [(&r.tsne, "tsne"), (&r.umap, "umap")] {
         let Some(first) = maps.first() else { continue };
         let _ = write!(out, "\n## {}\n\n", first.method);
@@ -322,8 +326,15 @@ fn md_table_to_html(md: &str) -> String {
     out
 }
 
-/// Writes `report.html` and `report.md` into `root`.
+/// The label-fraction chart beside the reports, for `report.md` (the HTML has it inline).
+const FRACTION_CHART: &str = "label-fractions.svg";
+
+/// Writes `report.html`, `report.md` and the chart that `report.md` shows into `root`.
 pub fn write(root: &Path, results: &ExperimentResults) -> Result<()> {
+    write_atomic(
+        &root.join(FRACTION_CHART),
+        fraction_chart(results).as_bytes(),
+    )?;
     write_atomic(&root.join("report.html"), html(results).as_bytes())?;
     write_atomic(&root.join("report.md"), markdown(results).as_bytes())
 }
