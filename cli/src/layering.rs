@@ -153,6 +153,18 @@ fn classifier_flags(
     Ok(config)
 }
 
+/// A `--preset` help: `title`, then one indented "name: what it is" line per preset.
+pub fn preset_list<'a>(
+    title: &str,
+    presets: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let lines: Vec<String> = presets
+        .into_iter()
+        .map(|(name, summary)| format!("  {name}: {summary}"))
+        .collect();
+    format!("{title}\n{}", lines.join("\n"))
+}
+
 /// Flag help that shows a pretraining setting's value in every preset, generated from the
 /// preset table: "Epochs [default: 10 (micro), 5 (tiny, small), 23 (cifar10-hour), 100 (paper)]".
 pub fn by_preset(help: &str, value: fn(&PretrainConfig) -> String) -> String {

@@ -238,6 +238,15 @@ impl Error {
     }
 }
 
+/// Accepted names for an [`Error::UnknownName`]: "a, b or c".
+pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
 /// A finite number above zero (NaN and infinities would be saved as JSON `null`).
 pub fn positive(value: f64) -> bool {
     value.is_finite() && value > 0.0
@@ -246,4 +255,14 @@ pub fn positive(value: f64) -> bool {
 /// A finite number, zero or above.
 pub fn non_negative(value: f64) -> bool {
     value.is_finite() && value >= 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lists_names_with_or_before_the_last() {
+        assert_eq!(super::one_of(["a", "b", "c"]), "a, b or c");
+        assert_eq!(super::one_of(["a", "b"]), "a or b");
+        assert_eq!(super::one_of(["a"]), "a");
+    }
 }

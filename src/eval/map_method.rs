@@ -27,11 +27,7 @@ impl MapMethod {
     /// The method whose file stem is `stem` (`tsne` or `umap`), with its default settings.
     pub fn named(stem: &str) -> Result<Self> {
         let methods = Self::defaults();
-        let expected = methods
-            .iter()
-            .map(Self::stem)
-            .collect::<Vec<_>>()
-            .join(" or ");
+        let expected = crate::error::one_of(methods.iter().map(Self::stem));
         methods
             .into_iter()
             .find(|m| m.stem() == stem)

@@ -105,11 +105,7 @@ impl ExperimentPreset {
 
     /// The names, for messages: "synthetic, …, cifar10-paper or stl10".
     pub fn names() -> String {
-        let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-        match names.split_last() {
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-            None => String::new(),
-        }
+        crate::error::one_of(Self::ALL.iter().map(|p| p.name()))
     }
 
     /// What the study is and what it costs, measured where it was measured.
@@ -118,7 +114,7 @@ impl ExperimentPreset {
             Self::Synthetic => "built-in images, no files: 3 minutes on 2 CPU cores",
             Self::Cifar10Small => "10,000 CIFAR-10 images, 5 epochs: 12 minutes on 2 CPU cores",
             Self::Cifar10Hour => {
-                "all of CIFAR-10, 1 hour of pretraining: 90 minutes on 2 CPU cores"
+                "all of CIFAR-10, 1 hour of pretraining: ~82 minutes on 2 CPU cores"
             }
             Self::Cifar10Paper => "the paper's recipe, 1,000 epochs: days on a GPU",
             Self::Stl10 => "STL-10 at 96 px, the paper's recipe: a GPU",
@@ -198,8 +194,8 @@ impl ExperimentConfig {
                 },
                 ..base
             },
-            // Each baseline gets 4 epochs at 100% labels (~9 minutes): with the hour of
-            // pretraining the study stays within 90 minutes on 2 cores.
+            // Each baseline gets 4 epochs (measured: 7.7 minutes at 100% labels), so that
+            // with the hour of pretraining the study stays within 90 minutes on 2 cores.
             ExperimentPreset::Cifar10Hour => Self {
                 pretrain: PretrainConfig::preset(Preset::Cifar10Hour),
                 supervised: SupervisedConfig {

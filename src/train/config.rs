@@ -146,11 +146,7 @@ impl Preset {
 
     /// The presets' names, for messages: "micro, tiny, small, cifar10-hour or paper".
     pub fn names() -> String {
-        let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-        match names.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-            _ => names.join(""),
-        }
+        crate::error::one_of(Self::ALL.iter().map(|p| p.name()))
     }
 }
 

@@ -41,11 +41,12 @@ pub struct ExperimentArgs {
 
 /// `--preset`'s help: every study with what it costs.
 fn preset_help() -> String {
-    let lines: Vec<String> = ExperimentPreset::ALL
-        .iter()
-        .map(|p| format!("  {}: {}", p.name(), p.summary()))
-        .collect();
-    format!("Study preset\n{}", lines.join("\n"))
+    crate::layering::preset_list(
+        "Study preset",
+        ExperimentPreset::ALL
+            .iter()
+            .map(|p| (p.name(), p.summary())),
+    )
 }
 
 /// Phase lines on stderr, a progress bar per training run.

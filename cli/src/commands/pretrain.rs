@@ -195,13 +195,9 @@ pub fn peers_summary<B: CollectiveBackend>(config: &PretrainConfig, device: &B::
 
 /// `--preset`'s help: every preset of the table with what it is for.
 fn preset_help() -> String {
-    let lines: Vec<String> = Preset::ALL
-        .iter()
-        .map(|p| format!("  {}: {}", p.name(), p.summary()))
-        .collect();
-    format!(
-        "Starting configuration [default: {DEFAULT_PRESET}]\n{}",
-        lines.join("\n")
+    crate::layering::preset_list(
+        &format!("Starting configuration [default: {DEFAULT_PRESET}]"),
+        Preset::ALL.iter().map(|p| (p.name(), p.summary())),
     )
 }
 
