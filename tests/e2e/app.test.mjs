@@ -18,8 +18,11 @@
 // 3. With SIMCLR_CIFAR10_DIR: real CIFAR-10 batch files load and show what a run will use,
 //    and PyTorch's ResNet-18 from ../shared/reference loads as an encoder; a run asked on
 //    WebGPU moves to the single-threaded worker, which is handed the files first.
-// 4. Not cross-origin isolated: runs get the single-threaded worker, and say so.
+// 4. Not cross-origin isolated (no headers, service workers blocked): runs get the
+//    single-threaded worker, and say so.
 // 5. A threaded worker whose wasm is missing shows an error instead of never starting.
+// 6. A static host without the headers: the page's service worker isolates it after one
+//    reload, and runs get the threaded worker.
 //
 // Parts 0–3 are served cross-origin isolated (COOP + COEP, as `trunk serve` does), so CPU
 // runs get the threaded worker, and part 0 asserts it uses every core.
@@ -147,14 +150,29 @@ async function latency(page, what, click, check) {
   }
 }
 
-async function withPage(name, flags, body, { isolated = true, missing = [] } = {}) {
+/// Whether the page is cross-origin isolated, waiting up to 20 s (across its reload) for it to
+/// become `expected`.
+async function isolation(page, expected) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    // A reload in progress destroys the context being asked: ask again.
+    const now = await page.evaluate(() => self.crossOriginIsolated).catch(() => null);
+    if (now === expected || (now !== null && Date.now() > deadline)) return now;
+    assert.ok(Date.now() < deadline + 5_000, "the page did not settle after its reload");
+    await page.waitForTimeout(100);
+  }
+}
+
+async function withPage(name, flags, body, { isolated = true, missing = [], serviceWorkers = "allow" } = {}) {
   const server = await serve(dist, { isolated, missing });
   const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--headless=new", ...flags] });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, serviceWorkers });
     page.on("console", (m) => { if (m.type() === "error") console.error(`[${name}] ${m.text()}`); });
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    assert.equal(await page.evaluate(() => self.crossOriginIsolated), isolated, `${name}: cross-origin isolation`);
+    // Without the server's headers the page's service worker isolates it after one reload.
+    const expected = isolated || serviceWorkers === "allow";
+    assert.equal(await isolation(page, expected), expected, `${name}: cross-origin isolation`);
     try {
       await body(page);
     } finally {
@@ -377,8 +395,9 @@ async function brokenThreads(page) {
   console.log(`${name}: "${error}", then "${backend}"`);
 }
 
-// Without cross-origin isolation (a static host without the two headers) every run gets
-// the single-threaded worker, and the page says so.
+// Without cross-origin isolation (a static host without the two headers, in a browser
+// whose service workers are off) every run gets the single-threaded worker, and the page
+// says so.
 async function singleThread(page) {
   const name = "single-thread";
   await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
@@ -390,12 +409,28 @@ async function singleThread(page) {
   console.log(`${name}: "${backend}", ${await text(page, "views-per-s")} views/s`);
 }
 
+// A static host without the two headers, service workers allowed: the page's own service
+// worker isolates it (one reload), and runs get the threaded worker on every core.
+async function staticHost(page) {
+  const name = "static-host";
+  await until(page, `${name}: samples`, async () => (await page.getByTestId("samples").count()) > 0, 2);
+  assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), `${name}: the service worker controls the page`);
+  await setValue(page, "setting-max-steps", "8", "change");
+  await page.getByTestId("start").click();
+  await trainToTheEnd(page, name);
+  const backend = await text(page, "backend");
+  const threads = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.match(backend, new RegExp(`^CPU, ${threads} threads? \\(`), `${name}: backend ${backend}`);
+  console.log(`${name}: "${backend}", ${await text(page, "views-per-s")} views/s`);
+}
+
 await mkdir(out, { recursive: true });
 // E2E_ONLY=default,cpu,files,single runs those parts alone (cpu needs the first part's encoder file).
-const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files,single,broken").split(",");
+const parts = (process.env.E2E_ONLY ?? "default,webgpu,cpu,files,single,broken,static").split(",");
 if (parts.includes("default")) await withPage("default", ["--enable-unsafe-webgpu"], defaultRun);
 if (parts.includes("webgpu")) await withPage("webgpu", ["--enable-unsafe-webgpu"], webgpuRun);
 if (parts.includes("cpu")) await withPage("cpu-fallback", [], cpuRun);
 if (parts.includes("files") && process.env.SIMCLR_CIFAR10_DIR) await withPage("real-files", [], realFiles);
-if (parts.includes("single")) await withPage("single-thread", [], singleThread, { isolated: false });
+if (parts.includes("single")) await withPage("single-thread", [], singleThread, { isolated: false, serviceWorkers: "block" });
+if (parts.includes("static")) await withPage("static-host", [], staticHost, { isolated: false });
 if (parts.includes("broken")) await withPage("broken-threads", [], brokenThreads, { missing: ["worker-threads_bg.wasm"] });
