@@ -35,10 +35,12 @@ px24w6tau01   | --epochs 10 --temperature 0.1 --width 6 | image_size = 24
 px24e18       | --epochs 18 --temperature 0.2 | image_size = 24
 px24e18lr5    | --epochs 18 --temperature 0.2 --lr 0.005 | image_size = 24
 px24e18tau005 | --epochs 18 --temperature 0.05 | image_size = 24
-chosen        | --epochs 18 --temperature 0.1 | image_size = 24
+px24e18tau01  | --epochs 18 --temperature 0.1 | image_size = 24
 px20e25tau01  | --epochs 25 --temperature 0.1 | image_size = 20
 px16e30       | --epochs 30 --temperature 0.2 | image_size = 16
 px16e30tau01  | --epochs 30 --temperature 0.1 | image_size = 16
+chosen        | --epochs 30 --temperature 0.1 | image_size = 24
+px24e36tau01  | --epochs 36 --temperature 0.1 | image_size = 24
 '
 
 candidates() {

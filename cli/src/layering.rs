@@ -166,7 +166,7 @@ pub fn preset_list<'a>(
 }
 
 /// Flag help that shows a pretraining setting's value in every preset, generated from the
-/// preset table: "Epochs [default: 18 (micro), 5 (tiny, small), 23 (cifar10-hour), 100 (paper)]".
+/// preset table: "Epochs [default: 30 (micro), 5 (tiny, small), 23 (cifar10-hour), 100 (paper)]".
 pub fn by_preset(help: &str, value: fn(&PretrainConfig) -> String) -> String {
     let mut groups: Vec<(String, Vec<&str>)> = vec![];
     for preset in Preset::ALL {

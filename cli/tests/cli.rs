@@ -178,7 +178,7 @@ fn presets_come_from_one_table_and_a_step_limit_ends_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let help = ok(dir, &["pretrain", "--help"]);
-    let epochs = "Epochs [default: 18 (micro), 5 (tiny, small), 23 (cifar10-hour), 100 (paper)]";
+    let epochs = "Epochs [default: 30 (micro), 5 (tiny, small), 23 (cifar10-hour), 100 (paper)]";
     assert!(help.contains(epochs), "{help}");
     assert!(help.contains("micro: width 4, 1,024 images"), "{help}");
     let args = [

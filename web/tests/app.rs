@@ -33,7 +33,7 @@ fn progress(step: usize, loss: f64) -> Event {
 #[wasm_bindgen_test]
 fn presets_are_the_core_table() {
     let micro = RunSettings::preset(Preset::Micro).pretrain_config();
-    assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 32, 18));
+    assert_eq!((micro.width, micro.batch_size, micro.epochs), (4, 32, 30));
     assert_eq!(micro.optimizer.kind, OptimizerKind::Adam);
     let paper = RunSettings::preset(Preset::Paper);
     let paper_config = paper.pretrain_config();
