@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The page's default run (the `micro` preset) searched for a map that groups the classes
-# (issue 27, part 2; results in docs/main-job.md): each candidate pretrains natively on the built-in images for several
-# seeds, on one thread as the page's worker runs where the page cannot be isolated, and
-# gives one row per seed:
-# its linear probe at 10 / 100% labels (3 label subsets, the 512 test images) against the
-# random encoder of the same seed, and the 2-D 1-NN accuracy of t-SNE and UMAP maps of
-# 300 test images, as the page draws them.
+# (issue 27, part 2; results in docs/main-job.md). Each candidate pretrains natively on the
+# built-in images for several seeds, on one thread as the page's worker runs where the
+# page cannot be isolated, and gives one row per seed: its linear probe at 10 / 100%
+# labels (3 label subsets, the 512 test images) against the random encoder of the same
+# seed, and the 2-D 1-NN accuracy of t-SNE and UMAP maps of 300 test images, as the page
+# draws them.
 #
 #   scripts/search-micro.sh
 #
