@@ -2,9 +2,10 @@
 // headless Chromium, then the linear probe at 100% and 10% labels and the t-SNE and UMAP
 // maps of 300 test images. Prints one JSON line: seconds from Start to done, the backend
 // line, the probes against the random encoder's, and each map's 2-D 1-NN caption.
-//   node default-run.mjs [threads|single]
-// `single` serves dist/ without the isolation headers and blocks service workers, as a
-// browser without them sees a plain static host: the worker's one thread.
+//   node default-run.mjs [threads|static|single]
+// `threads` serves dist/ with the isolation headers; `static` without them, as a plain
+// static host does (the page's service worker isolates it after one reload); `single`
+// without them and with service workers blocked: the worker's one thread.
 // Serves dist/ (build it with `trunk build --release` first).
 import { chromium } from "playwright-core";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { serve } from "./serve.mjs";
 const [threads = "threads"] = process.argv.slice(2);
 const single = threads === "single";
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
-const server = await serve(dist, { isolated: !single });
+const server = await serve(dist, { isolated: threads === "threads" });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--headless=new"],
@@ -30,6 +31,11 @@ const setValue = (page, id, value, event) => page.getByTestId(id).evaluate((el, 
 try {
   const page = await browser.newPage({ serviceWorkers: single ? "block" : "allow" });
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  // The service worker's one reload: wait for it (asking again while it destroys the page).
+  for (let tries = 0; threads === "static" && tries < 300; tries++) {
+    if (await page.evaluate(() => self.crossOriginIsolated).catch(() => false)) break;
+    await page.waitForTimeout(100);
+  }
   await page.getByTestId("start").waitFor();
   const started = Date.now();
   await page.getByTestId("start").click();
