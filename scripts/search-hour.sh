@@ -23,6 +23,8 @@ DATA=${SIMCLR_CIFAR10_DIR:?set SIMCLR_CIFAR10_DIR to the cifar-10-batches-bin fo
 OUT=${OUT:-runs/search-hour}
 BUDGET=${BUDGET:-360}
 mkdir -p "$OUT"
+# shellcheck source=scripts/candidates.sh
+. scripts/candidates.sh
 
 # name | flags over the small preset | TOML keys (view size, kNN)
 CANDIDATES_TABLE='
@@ -43,23 +45,6 @@ px24tau01 | --width 16 --batch-size 128 --temperature 0.1 | image_size = 24
 # The same monitor for every candidate: 10,000 training and 2,000 test images, k 200.
 knn_toml() {
     printf '%s\n[knn]\ntrain_samples = 10000\ntest_samples = 2000\nk = 200\n' "$1"
-}
-
-candidates() {
-    echo "$CANDIDATES_TABLE" | sed '/^\s*$/d' | while IFS='|' read -r name flags toml; do
-        name=$(echo "$name" | xargs)
-        if [ -n "${CANDIDATES:-}" ] && ! [[ " $CANDIDATES " == *" $name "* ]]; then continue; fi
-        echo "$name|$flags|$toml"
-    done
-}
-
-# The column of metrics.csv's last row named $2.
-last_metric() {
-    python3 - "$1" "$2" <<'EOF'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-print(rows[-1][sys.argv[2]])
-EOF
 }
 
 calibrate() {

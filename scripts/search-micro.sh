@@ -20,6 +20,8 @@ SEEDS=${SEEDS:-0 1 2}
 PY=${PYTHON:-python3}
 export RAYON_NUM_THREADS=${THREADS:-1}
 mkdir -p "$OUT"
+# shellcheck source=scripts/candidates.sh
+. scripts/candidates.sh
 
 # name | flags over the micro preset | TOML keys (view size). Every candidate names its
 # epochs, τ and view size, so that the table means the same runs whatever the preset holds
@@ -43,14 +45,6 @@ px16e30tau01  | --epochs 30 --temperature 0.1 | image_size = 16
 chosen        | --epochs 30 --temperature 0.1 | image_size = 24
 px24e36tau01  | --epochs 36 --temperature 0.1 | image_size = 24
 '
-
-candidates() {
-    echo "$CANDIDATES_TABLE" | sed '/^\s*$/d' | while IFS='|' read -r name flags toml; do
-        name=$(echo "$name" | xargs)
-        if [ -n "${CANDIDATES:-}" ] && ! [[ " $CANDIDATES " == *" $name "* ]]; then continue; fi
-        echo "$name|$flags|$toml"
-    done
-}
 
 # "10% 100%" linear top-1 of a probe.json, in percent.
 probe_pair() {
@@ -97,7 +91,7 @@ candidates | while IFS='|' read -r name flags toml; do
             --run-dir "$dir/run" 2>"$dir/pretrain.txt"
         seconds=$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')")
         width=$(python3 -c "import json; print(json.load(open('$dir/run/config.json'))['width'])")
-        loss=$(python3 -c "import csv; print(f\"{float(list(csv.DictReader(open('$dir/run/metrics.csv')))[-1]['loss']):.3f}\")")
+        loss=$(printf '%.3f' "$(last_metric "$dir/run/metrics.csv" loss)")
         "$BIN" probe --run-dir "$dir/run" --label-fraction 0.1,1 --head linear --seeds 3 \
             --out "$dir/probe.json" >/dev/null 2>&1
         "$BIN" probe --random-init --width "$width" --seed "$seed" --synthetic-train 1024 \

@@ -31,6 +31,7 @@
 // also to $E2E_DOCS when set (docs/ for the README).
 import { chromium } from "playwright-core";
 import { serve } from "./serve.mjs";
+import { isolation, setValue } from "./page.mjs";
 import { readFile, mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -57,13 +58,6 @@ async function until(page, what, check, minutes = 8) {
     assert.ok(Date.now() < deadline, `${what}: not after ${minutes} minutes`);
     await page.waitForTimeout(250);
   }
-}
-
-async function setValue(page, id, value, event) {
-  await page.getByTestId(id).evaluate((el, [v, e]) => {
-    el.value = v;
-    el.dispatchEvent(new Event(e, { bubbles: true }));
-  }, [value, event]);
 }
 
 async function trainToTheEnd(page, name) {
@@ -147,19 +141,6 @@ async function latency(page, what, click, check) {
     if (await check()) return (Date.now() - started) / 1000;
     assert.ok(Date.now() - started < 60_000, `${what}: not within a minute`);
     await page.waitForTimeout(50);
-  }
-}
-
-/// Whether the page is cross-origin isolated, waiting up to 20 s (across its reload) for it to
-/// become `expected`.
-async function isolation(page, expected) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    // A reload in progress destroys the context being asked: ask again.
-    const now = await page.evaluate(() => self.crossOriginIsolated).catch(() => null);
-    if (now === expected || (now !== null && Date.now() > deadline)) return now;
-    assert.ok(Date.now() < deadline + 5_000, "the page did not settle after its reload");
-    await page.waitForTimeout(100);
   }
 }
 

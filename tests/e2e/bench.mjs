@@ -6,6 +6,7 @@
 import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { serve } from "./serve.mjs";
+import { runEnds, setValue } from "./page.mjs";
 
 const [preset = "micro", steps = "20", mode = "webgpu", threads = "threads"] = process.argv.slice(2);
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
@@ -22,19 +23,11 @@ try {
   // Few images: the kNN at the end of the run encodes them all, and throughput does not
   // depend on how many there are.
   const settings = [["setting-compute", mode], ["setting-max-steps", steps], ["setting-train-images", "256"], ["setting-test-images", "64"]];
-  for (const [id, value] of settings) {
-    // Most settings are folded under "advanced": set them without opening it.
-    await page.getByTestId(id).evaluate((el, v) => {
-      el.value = v;
-      el.dispatchEvent(new Event("change", { bubbles: true }));
-    }, value);
-  }
+  for (const [id, value] of settings) await setValue(page, id, value);
   const started = Date.now();
   await page.getByTestId("start").click();
-  await page.waitForFunction(() => ["done", "error"].includes(document.querySelector("[data-testid=status]").textContent), null, { timeout: 0, polling: 1000 });
+  await runEnds(page);
   const seconds = (Date.now() - started) / 1000;
-  const status = await page.getByTestId("status").textContent();
-  if (status !== "done") throw new Error(await page.getByTestId("error").textContent());
   const speeds = (await page.getByTestId("speed-chart").getAttribute("data-views-per-s")).split(",").map(Number);
   const steady = speeds.length > 1 ? speeds.slice(1) : speeds;
   const mean = steady.reduce((a, b) => a + b, 0) / steady.length;

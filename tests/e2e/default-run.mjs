@@ -10,9 +10,9 @@
 import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { serve } from "./serve.mjs";
+import { isolation, runEnds, settled, setValue } from "./page.mjs";
 
 const [threads = "threads"] = process.argv.slice(2);
-const single = threads === "single";
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
 const server = await serve(dist, { isolated: threads === "threads" });
 const browser = await chromium.launch({
@@ -20,34 +20,20 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--headless=new"],
 });
 const text = async (page, id) => (await page.getByTestId(id).textContent()).trim();
-const idle = (page) => page.waitForFunction(() => {
-  const working = document.querySelector("[data-testid=working]")?.textContent;
-  return !working || document.querySelector("[data-testid=error]");
-}, null, { timeout: 0, polling: 250 });
-const setValue = (page, id, value, event) => page.getByTestId(id).evaluate((el, [v, e]) => {
-  el.value = v;
-  el.dispatchEvent(new Event(e, { bubbles: true }));
-}, [value, event]);
 try {
-  const page = await browser.newPage({ serviceWorkers: single ? "block" : "allow" });
+  const page = await browser.newPage({ serviceWorkers: threads === "single" ? "block" : "allow" });
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  // The service worker's one reload: wait for it (asking again while it destroys the page).
-  for (let tries = 0; threads === "static" && tries < 300; tries++) {
-    if (await page.evaluate(() => self.crossOriginIsolated).catch(() => false)) break;
-    await page.waitForTimeout(100);
-  }
+  if (threads === "static") await isolation(page, true);
   await page.getByTestId("start").waitFor();
   const started = Date.now();
   await page.getByTestId("start").click();
-  await page.waitForFunction(() => ["done", "error"].includes(document.querySelector("[data-testid=status]")?.textContent), null, { timeout: 0, polling: 250 });
-  const seconds = (Date.now() - started) / 1000;
-  if ((await text(page, "status")) === "error") throw new Error(await text(page, "error"));
-  const result = { seconds, backend: await text(page, "backend"), probes: {}, maps: {} };
+  await runEnds(page);
+  const result = { seconds: (Date.now() - started) / 1000, backend: await text(page, "backend"), probes: {}, maps: {} };
   for (const percent of [100, 10]) {
     await setValue(page, "label-fraction", String(percent), "input");
     await page.getByTestId("probe-run").click();
     await page.getByTestId("probe-accuracy").waitFor({ timeout: 0 });
-    await idle(page);
+    await settled(page);
     const accuracy = async (id) => Number(await page.getByTestId(id).getAttribute("data-accuracy"));
     result.probes[percent] = { simclr: await accuracy("probe-accuracy"), random: await accuracy("probe-random-accuracy") };
   }
@@ -56,7 +42,7 @@ try {
     await page.getByTestId("map-run").click();
     await page.waitForFunction((m) => document.querySelector("[data-testid=map]")?.getAttribute("data-method") === m,
       method === "umap" ? "UMAP" : "t-SNE", { timeout: 0, polling: 250 });
-    await idle(page);
+    await settled(page);
     result.maps[method] = await text(page, "map-caption");
   }
   console.log(JSON.stringify(result));

@@ -6,6 +6,7 @@
 import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { serve } from "./serve.mjs";
+import { runEnds, settled, setValue } from "./page.mjs";
 
 const [points = "2000", threads = "threads"] = process.argv.slice(2);
 const dist = process.env.DIST_DIR ?? join(process.cwd(), "..", "..", "dist");
@@ -14,34 +15,22 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--headless=new"],
 });
-const done = (page) => page.waitForFunction(() => {
-  const working = document.querySelector("[data-testid=working]")?.textContent;
-  return !working || document.querySelector("[data-testid=error]");
-}, null, { timeout: 0, polling: 250 });
 try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   const settings = [["setting-compute", "cpu"], ["setting-max-steps", "8"], ["setting-train-images", "512"], ["setting-test-images", points]];
-  for (const [id, value] of settings) {
-    await page.getByTestId(id).evaluate((el, v) => {
-      el.value = v;
-      el.dispatchEvent(new Event("change", { bubbles: true }));
-    }, value);
-  }
+  for (const [id, value] of settings) await setValue(page, id, value);
   await page.getByTestId("start").click();
-  await page.waitForFunction(() => ["done", "error"].includes(document.querySelector("[data-testid=status]").textContent), null, { timeout: 0, polling: 1000 });
+  await runEnds(page);
   const timings = {};
   for (const method of ["umap", "tsne"]) {
     await page.getByTestId("map-method").selectOption(method);
-    await page.getByTestId("map-points").evaluate((el, v) => {
-      el.value = v;
-      el.dispatchEvent(new Event("change", { bubbles: true }));
-    }, points);
+    await setValue(page, "map-points", points);
     const started = Date.now();
     await page.getByTestId("map-run").click();
     await page.waitForFunction((m) => document.querySelector("[data-testid=map]")?.getAttribute("data-method") === m
       || document.querySelector("[data-testid=error]"), method === "umap" ? "UMAP" : "t-SNE", { timeout: 0, polling: 250 });
-    await done(page);
+    await settled(page);
     if (await page.getByTestId("error").count()) throw new Error(await page.getByTestId("error").textContent());
     timings[method] = {
       seconds: (Date.now() - started) / 1000,
